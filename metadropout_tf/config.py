@@ -1,0 +1,114 @@
+"""Typed configuration, saved as JSON next to the checkpoints.
+
+Library code takes these dataclasses; only the CLIs read flags.
+"""
+import dataclasses
+import json
+import os
+
+from metadropout_tf import noise as noise_lib
+
+BATCH_NORM_MODES = ("transductive", "support")
+
+
+class ConfigError(ValueError):
+  """A user-facing error: the message says what was wrong and what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  """The conv4 network and its noise.
+
+  Attributes:
+    image_size: height = width of the input images (28 Omniglot, 84 miniImageNet).
+    image_channels: 1 (Omniglot) or 3 (miniImageNet).
+    num_filters: channels of every conv layer (64 Omniglot, 32 miniImageNet).
+    num_ways: classes per task = width of the classifier head.
+    noise: the noise strategy of every conv layer, a key of `noise.STRATEGIES`;
+      "none" is plain MAML.
+    batch_norm: "transductive" (kept from the original and MAML: every forward
+      pass is normalised with its own batch's moments, so query predictions
+      depend on the other queries) or "support" (inductive: the query pass is
+      normalised with the moments of the support set under the adapted weights).
+    logit_noise: kept from the original code: when sampling, the head adds
+      N(0, softplus(h @ w + b)^2) to the logits, with one learned column w shared
+      by all classes. Off whenever noise is "none".
+  """
+  image_size: int = 28
+  image_channels: int = 1
+  num_filters: int = 64
+  num_ways: int = 20
+  noise: str = "multiplicative"
+  batch_norm: str = "transductive"
+  logit_noise: bool = True
+
+  def __post_init__(self):
+    _require_positive(self, "image_size", "image_channels", "num_filters", "num_ways")
+    if self.noise not in noise_lib.STRATEGIES:
+      raise ConfigError(f"unknown noise {self.noise!r}: choose one of {sorted(noise_lib.STRATEGIES)}")
+    if self.batch_norm not in BATCH_NORM_MODES:
+      raise ConfigError(f"unknown batch_norm {self.batch_norm!r}: choose one of {BATCH_NORM_MODES}")
+
+  @property
+  def image_shape(self):
+    return (self.image_size, self.image_size, self.image_channels)
+
+
+@dataclasses.dataclass(frozen=True)
+class MetaConfig:
+  """The inner loop (adaptation) and the outer (meta) update.
+
+  Attributes:
+    inner_lr: SGD step size alpha of the inner loop.
+    num_inner_steps: inner SGD steps, the same at meta-train and meta-test.
+    num_mc_samples: S, noise samples averaged in the inner loss while meta-training.
+    num_test_mc_samples: S at meta-test (the paper uses 30).
+    meta_lr: Adam step size of the meta update.
+    grad_clip: every meta-gradient is clipped elementwise to [-grad_clip, grad_clip].
+    first_order: drop the second-order terms (not the paper's method: phi then
+      gets no gradient at all, see Eq. 4).
+  """
+  inner_lr: float = 0.1
+  num_inner_steps: int = 5
+  num_mc_samples: int = 1
+  num_test_mc_samples: int = 30
+  meta_lr: float = 1e-3
+  grad_clip: float = 3.0
+  first_order: bool = False
+
+  def __post_init__(self):
+    _require_positive(self, "inner_lr", "num_inner_steps", "num_mc_samples",
+                      "num_test_mc_samples", "meta_lr", "grad_clip")
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeConfig:
+  """The shape of an N-way K-shot Q-query task and of a meta-batch."""
+  num_ways: int = 20
+  num_shots: int = 1
+  num_queries: int = 15
+  meta_batch_size: int = 8
+
+  def __post_init__(self):
+    _require_positive(self, "num_ways", "num_shots", "num_queries", "meta_batch_size")
+
+
+def _require_positive(config, *names):
+  for name in names:
+    value = getattr(config, name)
+    if not value > 0:
+      raise ConfigError(f"{name} must be positive, got {value}")
+
+
+def save(path, **configs):
+  """Writes the named configs as one JSON file."""
+  with open(path, "w") as f:
+    json.dump({k: dataclasses.asdict(v) for k, v in configs.items()}, f, indent=2, sort_keys=True)
+
+
+def load(path):
+  """Reads what `save` wrote, as a dict of plain dicts."""
+  if not os.path.exists(path):
+    raise ConfigError(f"no config at {path}: is this a training run's --savedir?")
+  with open(path) as f:
+    return json.load(f)

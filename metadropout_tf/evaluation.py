@@ -1,0 +1,36 @@
+"""Meta-testing: mean accuracy over a fixed, seeded set of episodes (Algorithm 2)."""
+import numpy as np
+
+from metadropout_tf import episodes as episodes_lib
+
+
+def confidence_interval(accuracies):
+  """The paper's 95% interval half-width: 1.96 * std / sqrt(n)."""
+  accuracies = np.asarray(accuracies, np.float64)
+  return 1.96 * accuracies.std() / np.sqrt(len(accuracies))
+
+
+def meta_test(predict, images, episode_config, num_episodes, seed, on_episode=None):
+  """Accuracy of `predict` on `num_episodes` tasks drawn from `images`.
+
+  Args:
+    predict: (support_images, support_labels, query_images, episode index) ->
+      query probabilities [N*Q, N].
+    images: [classes, per_class, H, W, C] of the meta-test classes.
+    episode_config: way / shot / query of the tasks.
+    num_episodes: how many tasks; episode i is a pure function of (seed, i).
+    on_episode: optional callback(i, accuracies so far), e.g. for progress.
+  Returns:
+    {"accuracy": mean %, "ci95": 95% half-width %, "num_episodes": n, "accuracies": [%]}.
+  """
+  dataset = episodes_lib.episode_dataset(images, episode_config, seed, num_steps=num_episodes,
+                                         batched=False)
+  accuracies = []
+  for index, task in dataset:
+    probs = predict(task.support_images, task.support_labels, task.query_images, index)
+    correct = np.argmax(np.asarray(probs), -1) == task.query_labels.numpy()
+    accuracies.append(100.0 * correct.mean())
+    if on_episode:
+      on_episode(len(accuracies), accuracies)
+  return {"accuracy": float(np.mean(accuracies)), "ci95": float(confidence_interval(accuracies)),
+          "num_episodes": len(accuracies), "accuracies": accuracies}

@@ -1,0 +1,72 @@
+"""The SavedModel: adapt to a support set and predict the queries, in plain TensorFlow.
+
+  loaded = tf.saved_model.load(path)
+  probs = loaded.adapt_and_predict(support_images, support_labels, query_images)
+
+Images are float32 [n, H, W, C] in [0, 1] (Omniglot: ink 1, paper 0); labels
+int32 in 0..N-1 with N the trained way. The inner loop (num_inner_steps SGD steps
+on the support loss averaged over S noise samples) runs inside the graph.
+`adapt_and_predict_seeded` also takes the [2] int64 noise seed and S.
+"""
+import json
+
+import tensorflow as tf
+
+from metadropout_tf import meta_learner
+
+
+def build_module(model, meta_config, run_config):
+  """A tf.Module holding copies of the model's weights and the two tf.functions.
+
+  The Keras model is only used while tracing: the module tracks plain
+  tf.Variables, so loading it needs TensorFlow alone.
+  """
+  module = tf.Module()
+  names = list(model.params)
+  module.weights = [tf.Variable(v, name=name.replace("/", "_")) for name, v in model.params.items()]
+  module.config_json = tf.Variable(json.dumps(run_config, sort_keys=True), trainable=False)
+  ways = model.config.num_ways
+  image_shape = model.config.image_shape
+  task_specs = [tf.TensorSpec([None, *image_shape], tf.float32, name="support_images"),
+                tf.TensorSpec([None], tf.int32, name="support_labels"),
+                tf.TensorSpec([None, *image_shape], tf.float32, name="query_images")]
+
+  @tf.function(input_signature=task_specs + [tf.TensorSpec([2], tf.int64, name="seed"),
+                                             tf.TensorSpec([], tf.int32, name="num_samples")])
+  def adapt_and_predict_seeded(support_images, support_labels, query_images, seed, num_samples):
+    tf.debugging.assert_less(support_labels, ways, f"support_labels must be in 0..{ways - 1}")
+    tf.debugging.assert_non_negative(support_labels, "support_labels must be non-negative")
+    params = dict(zip(names, module.weights))
+    return meta_learner.adapt_and_predict(model, params, meta_config, support_images,
+                                          support_labels, query_images, seed, num_samples)
+
+  @tf.function(input_signature=task_specs)
+  def adapt_and_predict(support_images, support_labels, query_images):
+    return adapt_and_predict_seeded(support_images, support_labels, query_images,
+                                    tf.constant([0, 0], tf.int64),
+                                    tf.constant(meta_config.num_test_mc_samples, tf.int32))
+
+  module.adapt_and_predict_seeded = adapt_and_predict_seeded
+  module.adapt_and_predict = adapt_and_predict
+  return module
+
+
+def save(model, meta_config, run_config, path):
+  """Writes the SavedModel with serving signatures of the same names."""
+  module = build_module(model, meta_config, run_config)
+  signatures = {
+      "adapt_and_predict": _as_signature(module.adapt_and_predict),
+      "adapt_and_predict_seeded": _as_signature(module.adapt_and_predict_seeded),
+  }
+  tf.saved_model.save(module, path, signatures=signatures)
+  return module
+
+
+def _as_signature(function):
+  """A serving signature returning {"probabilities": [Q, N]}."""
+  specs = function.input_signature
+
+  @tf.function(input_signature=specs)
+  def signature(*args):
+    return {"probabilities": function(*args)}
+  return signature.get_concrete_function()

@@ -1,0 +1,154 @@
+"""MAML / meta-dropout: the inner loop (`adapt`) and the meta-update.
+
+The inner loop is functional: fast weights are tensors computed from the
+meta-weights, never assigned to variables, so the outer tape sees the whole
+unrolled adaptation and the meta-gradient is second order (Eq. 3-4). phi gets
+its gradient only through that second-order path.
+"""
+import keras
+import tensorflow as tf
+
+from metadropout_tf import episodes as episodes_lib
+from metadropout_tf import rng
+
+
+def cross_entropy(logits, labels):
+  """Mean softmax cross-entropy; logits [..., N], int labels [...]."""
+  # Written out: the fused sparse op's gradient is not differentiable, and the
+  # inner loss must be (second-order meta-gradient).
+  log_probs = tf.nn.log_softmax(logits)
+  targets = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
+  return -tf.reduce_mean(tf.reduce_sum(targets * log_probs, -1))
+
+
+def accuracy(logits, labels):
+  return tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, tf.int32), labels), tf.float32))
+
+
+def inner_loss(model, params, images, labels, num_samples, seed):
+  """Support loss averaged over `num_samples` noise draws (Eq. 3), all in one batch.
+
+  images [B, H, W, C], labels [B]; batch-norm moments stay per sample.
+  """
+  tiled = tf.tile(images[None], [num_samples, 1, 1, 1, 1])
+  logits = model.forward(params, tiled, sample=True, seed=seed)
+  return cross_entropy(logits, labels[None])
+
+
+def adapt(model, params, support_images, support_labels, inner_lr, num_steps, num_samples,
+          seed, first_order=False):
+  """`num_steps` SGD steps of theta on the support loss; phi and outer stay fixed.
+
+  Returns params with theta replaced by the fast weights (tensors). Without
+  `first_order`, the steps stay differentiable w.r.t. every entry of `params`.
+  """
+  fast = dict(params)
+  for step in range(num_steps):
+    theta = {name: fast[name] for name in model.theta}
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(list(theta.values()))
+      loss = inner_loss(model, fast, support_images, support_labels, num_samples,
+                        rng.fold_in(seed, step))
+    grads = tape.gradient(loss, theta)
+    if first_order:
+      grads = {name: tf.stop_gradient(g) for name, g in grads.items()}
+    fast.update({name: theta[name] - inner_lr * grads[name] for name in theta})
+  return fast
+
+
+def query_logits(model, fast, support_images, query_images):
+  """Query logits [Q, N] with deterministic noise (Eq. 4).
+
+  Transductive batch norm normalises the queries with their own moments;
+  "support" batch norm normalises them with the support set's (inductive).
+  """
+  if model.config.batch_norm == "transductive":
+    return model.forward(fast, query_images[None], sample=False, seed=(0, 0))[0]
+  num_support = tf.shape(support_images)[0]
+  images = tf.concat([support_images, query_images], 0)[None]
+  logits = model.forward(fast, images, sample=False, seed=(0, 0), num_stats=num_support)[0]
+  return logits[num_support:]
+
+
+def adapt_and_predict(model, params, meta_config, support_images, support_labels, query_images,
+                      seed, num_samples):
+  """Meta-test one task (Algorithm 2): query class probabilities [Q, N]."""
+  fast = adapt(model, params, support_images, support_labels, meta_config.inner_lr,
+               meta_config.num_inner_steps, num_samples, seed, first_order=True)
+  return tf.nn.softmax(query_logits(model, fast, support_images, query_images))
+
+
+class MetaLearner(tf.Module):
+  """Meta-trains a `network.Conv4` on meta-batches of episodes.
+
+  Every function is a `tf.function` with an input signature fixed by the
+  episode config, so each is traced once. Randomness is a pure function of
+  (seed, step): noise uses stateless ops, so a resumed run redraws the same noise.
+  """
+
+  def __init__(self, model, meta_config, episode_config, seed=0):
+    super().__init__()
+    self.model = model
+    self.meta_config = meta_config
+    self.episode_config = episode_config
+    self.seed = seed
+    self.variables_by_name = model.named_variables()
+    self.optimizer = keras.optimizers.Adam(meta_config.meta_lr, epsilon=1e-8,
+                                           clipvalue=meta_config.grad_clip)
+    self.optimizer.build(list(self.variables_by_name.values()))
+    image_shape = model.config.image_shape
+    batch_spec = episodes_lib.episode_spec(episode_config, image_shape, batched=True)
+    task_spec = episodes_lib.episode_spec(episode_config, image_shape, batched=False)
+    step_spec = tf.TensorSpec([], tf.int64)
+    self.meta_gradients = tf.function(self._meta_gradients, input_signature=[batch_spec, step_spec])
+    self.task_gradients = tf.function(self._task_gradients, input_signature=[task_spec, tf.TensorSpec([2], tf.int64)])
+    self.apply_gradients = tf.function(
+        self._apply_gradients,
+        input_signature=[[tf.TensorSpec(v.shape, tf.float32) for v in self.variables_by_name.values()]])
+    self.predict_task = tf.function(self._predict_task, input_signature=[
+        task_spec.support_images, task_spec.support_labels, task_spec.query_images, step_spec])
+
+  def _task_gradients(self, task, seed):
+    """Query loss, accuracy and meta-gradient of one task (second order)."""
+    cfg = self.meta_config
+    variables = [v.value for v in self.variables_by_name.values()]
+    with tf.GradientTape() as tape:
+      params = self.model.params
+      fast = adapt(self.model, params, task.support_images, task.support_labels, cfg.inner_lr,
+                   cfg.num_inner_steps, cfg.num_mc_samples, seed, cfg.first_order)
+      logits = query_logits(self.model, fast, task.support_images, task.query_images)
+      loss = cross_entropy(logits, task.query_labels)
+    grads = tape.gradient(loss, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return loss, accuracy(logits, task.query_labels), grads
+
+  def _meta_gradients(self, batch, step):
+    """Mean query loss, accuracy and meta-gradient over a meta-batch of tasks."""
+    step_seed = rng.step_seed(self.seed, step)
+    losses, accs, grad_sums = [], [], None
+    for t in range(self.episode_config.meta_batch_size):
+      task = tf.nest.map_structure(lambda x, t=t: x[t], batch)
+      loss, acc, grads = self.task_gradients(task, rng.fold_in(step_seed, t))
+      losses.append(loss)
+      accs.append(acc)
+      grad_sums = grads if grad_sums is None else [a + b for a, b in zip(grad_sums, grads)]
+    grads = [g / self.episode_config.meta_batch_size for g in grad_sums]
+    loss = tf.reduce_mean(losses)
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads + [loss]])
+    return loss, tf.reduce_mean(accs), grads, finite
+
+  def _apply_gradients(self, grads):
+    """One Adam step on the meta-weights; gradients clipped elementwise (optimizer clipvalue)."""
+    self.optimizer.apply_gradients(zip(grads, self.variables_by_name.values()))
+
+  def train_step(self, batch, step):
+    """Returns (loss, accuracy, finite); the update is skipped if not finite."""
+    loss, acc, grads, finite = self.meta_gradients(batch, tf.constant(step, tf.int64))
+    if finite:
+      self.apply_gradients(grads)
+    return float(loss), float(acc), bool(finite)
+
+  def _predict_task(self, support_images, support_labels, query_images, seed_index):
+    """Meta-test query probabilities of one task, S = num_test_mc_samples."""
+    return adapt_and_predict(self.model, self.model.params, self.meta_config, support_images,
+                             support_labels, query_images, rng.step_seed(self.seed, seed_index),
+                             self.meta_config.num_test_mc_samples)

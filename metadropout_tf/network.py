@@ -1,0 +1,142 @@
+"""The conv4 network of MAML with meta-dropout, runnable with given weights.
+
+Four blocks of [3x3 conv (theta) * noise (phi) -> batch norm -> ReLU -> 2x2 max
+pool], then a dense head. As in the authors' code, the noise multiplies the conv
+output before batch norm. Weights live in three groups:
+  theta: adapted by the inner loop and meta-learned (convs' and head's kernel, bias);
+  phi:   the noise generators, meta-learned only (Eq. 4);
+  outer: batch-norm offsets, meta-learned only (as in the original code).
+`forward(params, ...)` is a pure function of a {name: tensor} dict, so fast
+weights flow through it without assign or set_weights.
+"""
+import keras
+import tensorflow as tf
+
+from metadropout_tf import noise as noise_lib
+from metadropout_tf import rng
+
+BN_EPSILON = 1e-3  # tf.contrib.layers.batch_norm's default, used by the original
+NUM_BLOCKS = 4
+
+
+class BatchNorm(keras.layers.Layer):
+  """Batch norm from the current batch's moments with a learned offset, no scale.
+
+  Matches the original's tf.contrib batch_norm(center=True, scale=False) in
+  training mode, which it used at meta-test too (transductive, as MAML). The
+  moments are taken per Monte Carlo sample, and only over the first `num_stats`
+  examples of each, which gives the inductive "support" mode.
+  """
+  theta_names = phi_names = ()
+  outer_names = ("offset",)
+
+  def build(self, input_shape):
+    self.offset = self.add_weight(name="offset", shape=(input_shape[-1],), initializer="zeros")
+
+  def apply(self, weights, x, num_samples, num_stats=None):
+    """x: [S*B, H, W, C], S = num_samples sample-major -> same shape."""
+    grouped = tf.reshape(x, [num_samples, -1, *x.shape[1:]])
+    stats = grouped if num_stats is None else grouped[:, :num_stats]
+    # Not tf.nn.moments: its stop_gradient on the mean is exact for first-order
+    # gradients only, and made the second-order meta-gradient wrong by ~5%.
+    mean = tf.reduce_mean(stats, axis=[1, 2, 3], keepdims=True)
+    variance = tf.reduce_mean(tf.square(stats - mean), axis=[1, 2, 3], keepdims=True)
+    normed = (grouped - mean) * tf.math.rsqrt(variance + BN_EPSILON) + weights["offset"]
+    return tf.reshape(normed, tf.shape(x))
+
+  def call(self, x):
+    return self.apply(noise_lib.own_weights(self), x, 1)
+
+
+class Conv4(keras.Model):
+  """MAML's conv4 with a noise generator per layer (Fig. 2 of the paper)."""
+
+  def __init__(self, config, seed=0, dtype="float32", **kwargs):
+    """`seed` fixes the initial weights (each variable gets its own seed from it)."""
+    super().__init__(dtype=dtype, **kwargs)
+    self.config = config
+    self.convs = [noise_lib.NoisyConv2D(config.num_filters, config.noise, seed=seed * 100 + 10 * i,
+                                        name=f"conv{i + 1}", dtype=dtype)
+                  for i in range(NUM_BLOCKS)]
+    self.norms = [BatchNorm(name=f"bn{i + 1}", dtype=dtype) for i in range(NUM_BLOCKS)]
+    self.head = noise_lib.NoisyDense(config.num_ways, config.logit_noise and config.noise != "none",
+                                     seed=seed * 100 + 10 * NUM_BLOCKS, name="head", dtype=dtype)
+    self.build((None, *config.image_shape))
+
+  def build(self, input_shape):
+    size, channels = input_shape[1], input_shape[-1]
+    for conv, norm in zip(self.convs, self.norms):
+      conv.build((None, size, size, channels))
+      channels = self.config.num_filters
+      norm.build((None, size, size, channels))
+      size //= 2
+    self.head.build((None, size * size * channels))
+
+  @property
+  def blocks(self):
+    return [*self.convs, *self.norms, self.head]
+
+  def named_variables(self, roles=("theta", "phi", "outer")):
+    """{"conv1/kernel": keras.Variable, ...} of the given roles, in a fixed order."""
+    return {f"{layer.name}/{name}": getattr(layer, name)
+            for role in roles for layer in self.blocks
+            for name in getattr(layer, f"{role}_names", ())}
+
+  def _group(self, role):
+    return {name: v.value for name, v in self.named_variables((role,)).items()}
+
+  @property
+  def theta(self):
+    """Inner-loop weights: {"conv1/kernel": tf.Variable, ...}."""
+    return self._group("theta")
+
+  @property
+  def phi(self):
+    """Noise-generator weights (empty for plain MAML)."""
+    return self._group("phi")
+
+  @property
+  def outer(self):
+    """Meta-learned-only weights other than phi (batch-norm offsets)."""
+    return self._group("outer")
+
+  @property
+  def params(self):
+    """Every meta-learned weight, {name: tf.Variable}."""
+    return {**self.theta, **self.phi, **self.outer}
+
+  def forward(self, params, images, sample, seed, num_stats=None):
+    """The network as a pure function of `params` ({name: tensor}).
+
+    Args:
+      params: every weight by name, as in `self.params` (fast weights allowed).
+      images: [S, B, H, W, C]: S Monte Carlo samples of the same or other images;
+        batch-norm moments are per sample.
+      sample: draw noise (support set) or use its deterministic value (query).
+      seed: [2] int stateless seed; every layer folds in its own index.
+      num_stats: batch-norm moments from the first `num_stats` of the B images
+        (None: all, transductive).
+    Returns:
+      logits [S, B, num_ways].
+    """
+    num_samples = tf.shape(images)[0]
+    x = tf.reshape(images, [-1, *images.shape[2:]])
+    seed = tf.convert_to_tensor(seed, tf.int64)
+    for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+      layer_seed = rng.fold_in(seed, index)
+      x = conv.apply(_weights_of(conv, params), x, sample, layer_seed)
+      x = norm.apply(_weights_of(norm, params), x, num_samples, num_stats)
+      x = tf.nn.max_pool2d(tf.nn.relu(x), 2, 2, "VALID")
+    x = tf.reshape(x, [tf.shape(x)[0], -1])
+    head_seed = rng.fold_in(seed, NUM_BLOCKS)
+    logits = self.head.apply(_weights_of(self.head, params), x, sample, head_seed)
+    return tf.reshape(logits, [num_samples, -1, self.config.num_ways])
+
+  def call(self, images, sample=False, seed=(0, 0)):
+    """images [B, H, W, C] -> logits [B, num_ways], with this model's own weights."""
+    return self.forward(self.params, images[None], sample, seed)[0]
+
+
+def _weights_of(layer, params):
+  names = layer.theta_names + layer.phi_names + getattr(layer, "outer_names", ())
+  return {name: params[f"{layer.name}/{name}"] for name in names}

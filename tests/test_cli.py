@@ -1,0 +1,118 @@
+"""train.py / evaluate.py end to end on real Omniglot, resuming, and bad input."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import CACHE_DIR, OMNIGLOT_DIR, ROOT
+
+TINY = ["--way=5", "--shot=1", "--query=3", "--metabatch=2", "--n_steps=1", "--num_filters=4",
+        "--eval_freq=0", "--log_freq=1", f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}"]
+
+
+def run(script, *args, timeout=600):
+  return subprocess.run([sys.executable, os.path.join(ROOT, script), *args], cwd=ROOT,
+                        capture_output=True, text=True, timeout=timeout)
+
+
+def checkpoint_values(savedir):
+  reader = tf.train.load_checkpoint(os.path.join(savedir, "checkpoints"))
+  return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+          if k.startswith(("weights/", "optimizer/", "step/"))}
+
+
+def test_train_export_evaluate(tmp_path):
+  savedir = str(tmp_path / "run")
+  result = run("train.py", f"--savedir={savedir}", "--n_train_iters=4", "--save_freq=2",
+               "--eval_freq=4", "--n_eval_episodes=3", "--n_test_mc_samp=2", *TINY[:-4],
+               *TINY[-2:])
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "step 4/4" in result.stdout and "held-out (test) accuracy" in result.stdout
+  assert os.listdir(os.path.join(savedir, "logs"))
+  result = run("evaluate.py", f"--savedir={savedir}", "--n_test_iters=5", "--n_test_mc_samp=2",
+               f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}")
+  assert result.returncode == 0, result.stderr[-2000:]
+  line = [l for l in result.stdout.splitlines() if l.startswith("accuracy: ")][0]
+  mean, ci = float(line.split()[1]), float(line.split()[3])
+  results = json.load(open(os.path.join(savedir, "meta_test_test.json")))
+  assert results["num_episodes"] == 5 and round(results["accuracy"], 2) == mean
+  assert round(results["ci95"], 2) == ci and 0 <= mean <= 100
+
+
+def test_killed_run_resumes_at_its_checkpoint_with_the_same_state(tmp_path):
+  straight, killed = str(tmp_path / "straight"), str(tmp_path / "killed")
+  assert run("train.py", f"--savedir={straight}", "--n_train_iters=6", "--save_freq=2",
+             *TINY).returncode == 0
+  process = subprocess.Popen([sys.executable, "train.py", f"--savedir={killed}",
+                              "--n_train_iters=1000", "--save_freq=2", *TINY], cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + 300
+  while not os.path.exists(os.path.join(killed, "checkpoints", "ckpt-2.index")):
+    assert time.time() < deadline and process.poll() is None
+    time.sleep(0.2)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  latest = tf.train.latest_checkpoint(os.path.join(killed, "checkpoints"))
+  killed_at = int(latest.rsplit("-", 1)[1])
+  assert killed_at < 6
+  result = run("train.py", f"--savedir={killed}", "--n_train_iters=6", "--save_freq=2", *TINY)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert f"resumed from {latest} at step {killed_at}" in result.stdout
+  first_logged = [l for l in result.stdout.splitlines() if l.startswith("step ")][0]
+  assert first_logged.startswith(f"step {killed_at + 1}/6")
+  a, b = checkpoint_values(straight), checkpoint_values(killed)
+  assert a.keys() == b.keys() and int(b["step/.ATTRIBUTES/VARIABLE_VALUE"]) == 6
+  assert int(b["optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"]) == 6
+  for key in a:
+    np.testing.assert_allclose(a[key], b[key], rtol=1e-4, atol=1e-6, err_msg=key)
+
+
+def test_changed_settings_do_not_silently_resume(tmp_path):
+  savedir = str(tmp_path / "run")
+  assert run("train.py", f"--savedir={savedir}", "--n_train_iters=1", *TINY).returncode == 0
+  result = run("train.py", f"--savedir={savedir}", "--n_train_iters=2", "--inner_lr=0.4", *TINY)
+  assert result.returncode != 0
+  assert "other settings (meta.inner_lr)" in result.stderr.strip().splitlines()[-1]
+
+
+def last_line(result):
+  return result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data_dir=/nonexistent"], "error: data directory /nonexistent does not exist"),
+    (["--shot=10", "--query=11"], "error: shot + query = 21 exceeds the 20 examples per class"),
+    (["--way=5000"], "error: way 5000 is larger than the 4800 classes available"),
+    (["--metabatch=0"], "error: meta_batch_size must be positive"),
+    (["--inner_lr=-1"], "error: inner_lr must be positive"),
+])
+def test_bad_training_input_is_one_clear_line(tmp_path, args, message):
+  result = run("train.py", f"--savedir={tmp_path / 'run'}", "--n_train_iters=1", *TINY, *args)
+  assert result.returncode != 0
+  assert last_line(result).startswith(message), last_line(result)
+
+
+def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+  savedir = str(tmp_path / "run")
+  result = run("train.py", f"--savedir={savedir}", "--n_train_iters=50", "--save_freq=1",
+               "--meta_lr=1e12", *TINY)
+  assert result.returncode != 0
+  line = last_line(result)
+  assert line.startswith("error: non-finite meta-loss or gradient at step "), line
+  step = int(line.split("at step ")[1].split(";")[0])
+  kept = tf.train.latest_checkpoint(os.path.join(savedir, "checkpoints"))
+  assert kept is None or int(kept.rsplit("-", 1)[1]) == step
+  if kept:
+    assert all(np.isfinite(v).all() for v in checkpoint_values(savedir).values())
+
+
+def test_evaluate_without_a_saved_model_is_one_clear_line(tmp_path):
+  result = run("evaluate.py", f"--savedir={tmp_path}")
+  assert result.returncode != 0
+  assert last_line(result).startswith("error: no SavedModel at"), last_line(result)

@@ -1,0 +1,55 @@
+"""The SavedModel: plain-TensorFlow use, same predictions as the package."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from metadropout_tf import config as config_lib
+from metadropout_tf import episodes
+from metadropout_tf import export
+from metadropout_tf import meta_learner
+from metadropout_tf import network
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, omniglot_test):
+  model = network.Conv4(config_lib.ModelConfig(num_ways=5, num_filters=8))
+  meta = config_lib.MetaConfig(inner_lr=0.1, num_inner_steps=2, num_test_mc_samples=3)
+  path = str(tmp_path_factory.mktemp("export") / "saved_model")
+  export.save(model, meta, {"note": "test"}, path)
+  task = episodes.sample_episode(tf.constant(omniglot_test[0][:50]),
+                                 config_lib.EpisodeConfig(5, 1, 4, 1), tf.constant([1, 2], tf.int64))
+  return model, meta, tf.saved_model.load(path), task
+
+
+def test_saved_model_matches_the_package_for_a_fixed_seed(exported):
+  model, meta, loaded, task = exported
+  seed = tf.constant([4, 5], tf.int64)
+  expected = meta_learner.adapt_and_predict(model, model.params, meta, task.support_images,
+                                            task.support_labels, task.query_images, seed, 3)
+  got = loaded.adapt_and_predict_seeded(task.support_images, task.support_labels,
+                                        task.query_images, seed, tf.constant(3))
+  np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+  default = loaded.adapt_and_predict(task.support_images, task.support_labels, task.query_images)
+  assert default.shape == (20, 5)
+  np.testing.assert_allclose(default.numpy().sum(-1), 1, rtol=1e-5)
+  assert loaded.config_json.numpy() == b'{"note": "test"}'
+
+
+def test_saved_model_serving_signature(exported):
+  _, _, loaded, task = exported
+  out = loaded.signatures["adapt_and_predict"](support_images=task.support_images,
+                                               support_labels=task.support_labels,
+                                               query_images=task.query_images)
+  assert out["probabilities"].shape == (20, 5)
+
+
+def test_saved_model_refuses_a_wrong_image_shape(exported):
+  _, _, loaded, task = exported
+  with pytest.raises((TypeError, ValueError)):
+    loaded.adapt_and_predict(tf.zeros([5, 84, 84, 3]), task.support_labels, task.query_images)
+
+
+def test_saved_model_refuses_labels_outside_the_way(exported):
+  _, _, loaded, task = exported
+  with pytest.raises(tf.errors.InvalidArgumentError, match="support_labels must be in 0..4"):
+    loaded.adapt_and_predict(task.support_images, task.support_labels + 5, task.query_images)

@@ -1,0 +1,157 @@
+"""The network with given weights and the second-order meta-gradient."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from metadropout_tf import config as config_lib
+from metadropout_tf import episodes
+from metadropout_tf import meta_learner
+from metadropout_tf import network
+
+SEED = tf.constant([7, 11], tf.int64)
+
+
+def tiny_model(noise="multiplicative", dtype="float32", ways=3, size=16, batch_norm="transductive"):
+  cfg = config_lib.ModelConfig(image_size=size, num_filters=3, num_ways=ways, noise=noise,
+                               batch_norm=batch_norm)
+  return network.Conv4(cfg, dtype=dtype)
+
+
+def random_task(ways=3, shots=2, queries=2, size=16, dtype=tf.float32):
+  rng = np.random.default_rng(0)
+  images = lambda n: tf.constant(rng.uniform(size=(n, size, size, 1)), dtype)
+  labels = lambda n: tf.constant(np.repeat(np.arange(ways), n), tf.int32)
+  return images(ways * shots), labels(shots), images(ways * queries), labels(queries)
+
+
+def meta_loss(model, params, task, first_order=False, steps=2, inner_lr=0.1):
+  support_x, support_y, query_x, query_y = task
+  fast = meta_learner.adapt(model, params, support_x, support_y, inner_lr, steps, 2, SEED,
+                            first_order)
+  return meta_learner.cross_entropy(
+      meta_learner.query_logits(model, fast, support_x, query_x), query_y)
+
+
+@pytest.mark.parametrize("batch_norm", ["transductive", "support"])
+def test_meta_gradient_of_phi_matches_finite_differences(batch_norm):
+  model = tiny_model(dtype="float64", batch_norm=batch_norm)
+  task = random_task(dtype=tf.float64)
+  params = {k: tf.convert_to_tensor(v) for k, v in model.params.items()}
+  for name in ["conv2/noise_kernel", "conv1/noise_bias", "conv3/kernel", "head/noise_kernel"]:
+    with tf.GradientTape() as tape:
+      tape.watch(params[name])
+      loss = meta_loss(model, params, task)
+    analytic = tape.gradient(loss, params[name]).numpy().ravel()
+    for index in np.random.default_rng(1).choice(analytic.size, 3, replace=False):
+      delta = np.zeros(analytic.size)
+      delta[index] = 1e-6
+      delta = tf.constant(delta.reshape(params[name].shape))
+      plus = meta_loss(model, {**params, name: params[name] + delta}, task)
+      minus = meta_loss(model, {**params, name: params[name] - delta}, task)
+      numeric = (plus - minus).numpy() / 2e-6
+      np.testing.assert_allclose(analytic[index], numeric, rtol=1e-4, atol=1e-9,
+                                 err_msg=f"{name}[{index}]")
+
+
+def learner_for(model, first_order, ways=3, shots=2, queries=2):
+  meta = config_lib.MetaConfig(inner_lr=0.1, num_inner_steps=1, first_order=first_order)
+  return meta_learner.MetaLearner(model, meta, config_lib.EpisodeConfig(ways, shots, queries, 2))
+
+
+def test_phi_learns_through_the_inner_loop_only_with_second_order():
+  """phi's noise acts in the inner loop: first order cuts that path.
+
+  The logit-noise column is used only when sampling, so its first-order
+  gradient is exactly zero. The conv generators also shape the query pass
+  (z = softplus(mu), Eq. 4), so under first order their gradient is exactly
+  the query-only term (fast weights held fixed); second order adds the
+  inner-loop term on top.
+  """
+  task = random_task()
+  grads = {}
+  for first_order in (False, True):
+    model = tiny_model()
+    learner = learner_for(model, first_order)
+    _, _, values = learner.task_gradients(episodes.Episode(*task), SEED)
+    grads[first_order] = dict(zip(learner.variables_by_name, values))
+  query_only = query_only_phi_gradients(model, task)
+  for name in model.phi:
+    if name.startswith("head/"):
+      assert float(tf.norm(grads[True][name])) == 0
+      assert float(tf.norm(grads[False][name])) > 0
+    else:
+      np.testing.assert_allclose(grads[True][name].numpy(), query_only[name].numpy(),
+                                 rtol=1e-4, atol=1e-8)
+      assert not np.allclose(grads[False][name].numpy(), query_only[name].numpy(), rtol=1e-2)
+
+
+def query_only_phi_gradients(model, task):
+  """d(query loss)/d(phi) with the adapted weights treated as constants."""
+  support_x, support_y, query_x, query_y = task
+  params = model.params
+  fast = meta_learner.adapt(model, params, support_x, support_y, 0.1, 1, 1, SEED)
+  fast = {name: tf.stop_gradient(value) if name in model.theta else value
+          for name, value in fast.items()}
+  with tf.GradientTape() as tape:
+    loss = meta_learner.cross_entropy(meta_learner.query_logits(model, fast, support_x, query_x),
+                                      query_y)
+  return dict(zip(model.phi, tape.gradient(loss, list(model.phi.values()))))
+
+
+def test_maml_mode_has_no_phi():
+  model = tiny_model(noise="none")
+  assert model.phi == {}
+  x = tf.random.uniform([4, 16, 16, 1])
+  np.testing.assert_array_equal(model(x, sample=True, seed=SEED).numpy(), model(x).numpy())
+
+
+def test_inner_steps_lower_the_support_loss(omniglot_test):
+  cfg = config_lib.EpisodeConfig(5, 1, 15, 1)
+  task = episodes.sample_episode(tf.constant(omniglot_test[0][:100]), cfg, SEED)
+  model = network.Conv4(config_lib.ModelConfig(num_ways=5, num_filters=16))
+  params = model.params
+
+  def support_loss_after(num_steps):  # the same noise draws before and after adapting
+    fast = meta_learner.adapt(model, params, task.support_images, task.support_labels, 0.1,
+                              num_steps, 4, SEED)
+    return float(meta_learner.inner_loss(model, fast, task.support_images, task.support_labels,
+                                         4, SEED))
+
+  before = support_loss_after(0)
+  one, five = support_loss_after(1), support_loss_after(5)
+  assert five < one < before
+  assert five < before - 0.05
+
+
+def test_functional_forward_with_given_weights_equals_the_keras_call():
+  model, other = tiny_model(), tiny_model()
+  x = tf.random.uniform([6, 16, 16, 1])
+  fast = {k: v + 0.05 * tf.random.normal(v.shape) for k, v in model.params.items()}
+  for name, value in fast.items():
+    other.named_variables()[name].assign(value)
+  for sample in (False, True):
+    functional = model.forward(fast, x[None], sample, SEED)[0]
+    np.testing.assert_allclose(functional.numpy(), other(x, sample=sample, seed=SEED).numpy(),
+                               rtol=1e-5, atol=1e-6)
+  assert not np.allclose(model(x).numpy(), other(x).numpy())  # the variables were not touched
+
+
+def test_batch_norm_moments_stay_per_monte_carlo_sample():
+  model = tiny_model()
+  a, b = tf.random.uniform([5, 16, 16, 1]), 3 * tf.random.uniform([5, 16, 16, 1])
+  # Without noise: the second sample's noise would come from other positions of the draw.
+  batched = model.forward(model.params, tf.stack([a, b]), False, SEED)
+  alone = model.forward(model.params, b[None], False, SEED)
+  np.testing.assert_allclose(batched[1].numpy(), alone[0].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_meta_update_moves_theta_phi_and_offsets():
+  model = tiny_model()
+  learner = learner_for(model, first_order=False)
+  before = {k: v.numpy().copy() for k, v in model.params.items()}
+  batch = tf.nest.map_structure(lambda x: tf.stack([x, x]), episodes.Episode(*random_task()))
+  loss, acc, finite = learner.train_step(batch, 0)
+  assert finite and np.isfinite(loss) and 0 <= acc <= 1
+  moved = {k for k, v in model.params.items() if not np.array_equal(v.numpy(), before[k])}
+  assert moved == set(model.params)
+  assert int(learner.optimizer.iterations) == 1
