@@ -46,6 +46,7 @@ flags.DEFINE_enum("noise", "multiplicative", list(noise.STRATEGIES), "noise stra
 flags.DEFINE_enum("batch_norm", "transductive", list(config_lib.BATCH_NORM_MODES),
                   "transductive (original, MAML) or support (inductive: queries use support moments)")
 flags.DEFINE_boolean("logit_noise", True, "the original head's Gaussian logit noise when sampling")
+flags.DEFINE_boolean("meta_sgd", False, "Meta-SGD: meta-learn a step size per inner-loop weight, from --inner_lr")
 flags.DEFINE_boolean("first_order", False, "first-order meta-gradient (not the paper's: phi gets no gradient)")
 flags.DEFINE_integer("seed", 0, "drives every random draw: episodes, noise, initial weights")
 flags.DEFINE_integer("save_freq", 500, "checkpoint every this many meta-iterations")
@@ -68,7 +69,7 @@ def configs_from_flags():
       meta=config_lib.MetaConfig(inner_lr=FLAGS.inner_lr, num_inner_steps=FLAGS.n_steps,
                                  num_mc_samples=FLAGS.n_train_mc_samp,
                                  num_test_mc_samples=FLAGS.n_test_mc_samp, meta_lr=FLAGS.meta_lr,
-                                 first_order=FLAGS.first_order),
+                                 first_order=FLAGS.first_order, meta_sgd=FLAGS.meta_sgd),
       episodes=config_lib.EpisodeConfig(FLAGS.way, FLAGS.shot, FLAGS.query, FLAGS.metabatch))
 
 
@@ -80,11 +81,16 @@ def run_config(configs):
 
 
 def write_config(savedir, configs):
-  """Saves the run's config; a resumed run must have the same settings."""
+  """Saves the run's config; a resumed run must have the same settings.
+
+  A setting that an older version did not write counts as its default.
+  """
   path = os.path.join(savedir, "config.json")
   config_lib.save(path + ".new", **configs)
   if os.path.exists(path):
-    old, new = config_lib.load(path), config_lib.load(path + ".new")
+    new = config_lib.load(path + ".new")
+    old = {group: {**config_lib.dataclasses.asdict(type(configs[group])()), **values}
+           for group, values in config_lib.load(path).items()}
     if old != new:
       os.remove(path + ".new")
       changed = sorted(f"{group}.{key}" for group in new for key in new[group]
@@ -108,9 +114,10 @@ def train(configs):
   model = network.Conv4(configs["model"], seed=FLAGS.seed)
   learner = meta_learner.MetaLearner(model, configs["meta"], configs["episodes"], seed=FLAGS.seed)
   step_var = tf.Variable(0, dtype=tf.int64, name="step")
-  # The weights by their stable names ("conv1/kernel", ...), the Adam state and the step.
+  # The weights by their stable names ("conv1/kernel", ...; Meta-SGD's "conv1/kernel/inner_lr"),
+  # the Adam state and the step.
   # Every random draw is a function of (--seed, step), so the step is the RNG state.
-  checkpoint = tf.train.Checkpoint(weights=model.params, optimizer=learner.optimizer, step=step_var)
+  checkpoint = tf.train.Checkpoint(weights=learner.params, optimizer=learner.optimizer, step=step_var)
   manager = tf.train.CheckpointManager(checkpoint, os.path.join(savedir, "checkpoints"),
                                        max_to_keep=3)
   if manager.latest_checkpoint:
@@ -156,7 +163,7 @@ def train(configs):
                        if manager.latest_checkpoint else -1):
     manager.save(checkpoint_number=int(step_var))
   path = os.path.join(savedir, "saved_model")
-  export.save(model, configs["meta"], run_config(configs), path)
+  export.save(model, learner.params, configs["meta"], run_config(configs), path)
   print(f"exported SavedModel to {path}")
 
 

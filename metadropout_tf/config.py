@@ -24,15 +24,15 @@ class ModelConfig:
     image_channels: 1 (Omniglot) or 3 (miniImageNet).
     num_filters: channels of every conv layer (64 Omniglot, 32 miniImageNet).
     num_ways: classes per task = width of the classifier head.
-    noise: the noise strategy of every conv layer, a key of `noise.STRATEGIES`;
-      "none" is plain MAML.
+    noise: the noise strategy of every conv layer, a key of `noise.STRATEGIES`:
+      "multiplicative" is meta-dropout, "none" plain MAML / Meta-SGD.
     batch_norm: "transductive" (kept from the original and MAML: every forward
       pass is normalised with its own batch's moments, so query predictions
       depend on the other queries) or "support" (inductive: the query pass is
       normalised with the moments of the support set under the adapted weights).
     logit_noise: kept from the original code: when sampling, the head adds
       N(0, softplus(h @ w + b)^2) to the logits, with one learned column w shared
-      by all classes. Off whenever noise is "none".
+      by all classes. Only with a stochastic noise (not "none", "deterministic").
   """
   image_size: int = 28
   image_channels: int = 1
@@ -67,6 +67,8 @@ class MetaConfig:
     grad_clip: every meta-gradient is clipped elementwise to [-grad_clip, grad_clip].
     first_order: drop the second-order terms (not the paper's method: phi then
       gets no gradient at all, see Eq. 4).
+    meta_sgd: Meta-SGD (Li et al., 2017): meta-learn one inner step size per
+      theta element, initialised to inner_lr, instead of the fixed inner_lr.
   """
   inner_lr: float = 0.1
   num_inner_steps: int = 5
@@ -75,6 +77,7 @@ class MetaConfig:
   meta_lr: float = 1e-3
   grad_clip: float = 3.0
   first_order: bool = False
+  meta_sgd: bool = False
 
   def __post_init__(self):
     _require_positive(self, "inner_lr", "num_inner_steps", "num_mc_samples",

@@ -15,15 +15,18 @@ import tensorflow as tf
 from metadropout_tf import meta_learner
 
 
-def build_module(model, meta_config, run_config):
-  """A tf.Module holding copies of the model's weights and the two tf.functions.
+def build_module(model, params, meta_config, run_config):
+  """A tf.Module holding copies of `params` and the two tf.functions.
+
+  params: every meta-learned weight by name (`MetaLearner.params`, which adds
+  Meta-SGD's step sizes to the model's).
 
   The Keras model is only used while tracing: the module tracks plain
   tf.Variables, so loading it needs TensorFlow alone.
   """
   module = tf.Module()
-  names = list(model.params)
-  module.weights = [tf.Variable(v, name=name.replace("/", "_")) for name, v in model.params.items()]
+  names = list(params)
+  module.weights = [tf.Variable(v, name=name.replace("/", "_")) for name, v in params.items()]
   module.config_json = tf.Variable(json.dumps(run_config, sort_keys=True), trainable=False)
   ways = model.config.num_ways
   image_shape = model.config.image_shape
@@ -51,9 +54,9 @@ def build_module(model, meta_config, run_config):
   return module
 
 
-def save(model, meta_config, run_config, path):
+def save(model, params, meta_config, run_config, path):
   """Writes the SavedModel with serving signatures of the same names."""
-  module = build_module(model, meta_config, run_config)
+  module = build_module(model, params, meta_config, run_config)
   signatures = {
       "adapt_and_predict": _as_signature(module.adapt_and_predict),
       "adapt_and_predict_seeded": _as_signature(module.adapt_and_predict_seeded),

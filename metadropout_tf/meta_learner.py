@@ -35,14 +35,35 @@ def inner_loss(model, params, images, labels, num_samples, seed):
   return cross_entropy(logits, labels[None])
 
 
+def learning_rate_name(name):
+  """The name of Meta-SGD's learning rates for the theta weight `name`."""
+  return f"{name}/inner_lr"
+
+
+def inner_learning_rates(model, meta_config):
+  """Meta-SGD (Li et al., 2017): one learned inner step size per theta element.
+
+  {"conv1/kernel/inner_lr": keras.Variable, ...}, initialised to `inner_lr`;
+  empty for MAML's one fixed step size.
+  """
+  if not meta_config.meta_sgd:
+    return {}
+  return {learning_rate_name(name): keras.Variable(tf.fill(v.shape, meta_config.inner_lr),
+                                                  name=learning_rate_name(name).replace("/", "_"))
+          for name, v in model.named_variables(("theta",)).items()}
+
+
 def adapt(model, params, support_images, support_labels, inner_lr, num_steps, num_samples,
           seed, first_order=False):
   """`num_steps` SGD steps of theta on the support loss; phi and outer stay fixed.
 
+  A theta weight steps with its Meta-SGD learning rates where `params` holds
+  them (see `inner_learning_rates`), else with the scalar `inner_lr`.
   Returns params with theta replaced by the fast weights (tensors). Without
   `first_order`, the steps stay differentiable w.r.t. every entry of `params`.
   """
   fast = dict(params)
+  step_sizes = {name: params.get(learning_rate_name(name), inner_lr) for name in model.theta}
   for step in range(num_steps):
     theta = {name: fast[name] for name in model.theta}
     with tf.GradientTape(watch_accessed_variables=False) as tape:
@@ -52,7 +73,7 @@ def adapt(model, params, support_images, support_labels, inner_lr, num_steps, nu
     grads = tape.gradient(loss, theta)
     if first_order:
       grads = {name: tf.stop_gradient(g) for name, g in grads.items()}
-    fast.update({name: theta[name] - inner_lr * grads[name] for name in theta})
+    fast.update({name: theta[name] - step_sizes[name] * grads[name] for name in theta})
   return fast
 
 
@@ -92,7 +113,8 @@ class MetaLearner(tf.Module):
     self.meta_config = meta_config
     self.episode_config = episode_config
     self.seed = seed
-    self.variables_by_name = model.named_variables()
+    self.inner_lrs = inner_learning_rates(model, meta_config)
+    self.variables_by_name = {**model.named_variables(), **self.inner_lrs}
     self.optimizer = keras.optimizers.Adam(meta_config.meta_lr, epsilon=1e-8,
                                            clipvalue=meta_config.grad_clip)
     self.optimizer.build(list(self.variables_by_name.values()))
@@ -108,13 +130,17 @@ class MetaLearner(tf.Module):
     self.predict_task = tf.function(self._predict_task, input_signature=[
         task_spec.support_images, task_spec.support_labels, task_spec.query_images, step_spec])
 
+  @property
+  def params(self):
+    """Every meta-learned weight by name: the model's and Meta-SGD's step sizes."""
+    return {name: v.value for name, v in self.variables_by_name.items()}
+
   def _task_gradients(self, task, seed):
     """Query loss, accuracy and meta-gradient of one task (second order)."""
     cfg = self.meta_config
     variables = [v.value for v in self.variables_by_name.values()]
     with tf.GradientTape() as tape:
-      params = self.model.params
-      fast = adapt(self.model, params, task.support_images, task.support_labels, cfg.inner_lr,
+      fast = adapt(self.model, self.params, task.support_images, task.support_labels, cfg.inner_lr,
                    cfg.num_inner_steps, cfg.num_mc_samples, seed, cfg.first_order)
       logits = query_logits(self.model, fast, task.support_images, task.query_images)
       loss = cross_entropy(logits, task.query_labels)
@@ -149,6 +175,6 @@ class MetaLearner(tf.Module):
 
   def _predict_task(self, support_images, support_labels, query_images, seed_index):
     """Meta-test query probabilities of one task, S = num_test_mc_samples."""
-    return adapt_and_predict(self.model, self.model.params, self.meta_config, support_images,
+    return adapt_and_predict(self.model, self.params, self.meta_config, support_images,
                              support_labels, query_images, rng.step_seed(self.seed, seed_index),
                              self.meta_config.num_test_mc_samples)

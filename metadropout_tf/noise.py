@@ -1,16 +1,16 @@
 """The paper's noise as one family: Keras layers that take a noise strategy.
 
-A strategy says how many channels of input-dependent output it needs from the
-noise generator phi (a conv of the same shape as theta's, reading the layer's
-input h^(l-1), Fig. 2) and how that output perturbs the pre-activation f^(l).
-`sample=True` is the support pass (random, reparameterised), `sample=False`
-the query pass (the noise replaced by its deterministic counterpart, Eq. 4).
+A strategy (meta-dropout's multiplicative noise, the additive one, the Table 3
+ablations, or none) declares its phi variables and how they perturb the
+pre-activation f^(l) given the layer's input h^(l-1) (Fig. 2). `sample=True` is
+the support pass (random, reparameterised), `sample=False` the query pass (the
+noise replaced by its deterministic counterpart, Eq. 4). Noise is applied to
+the conv output before batch norm, as in the authors' code.
 """
 import keras
 import tensorflow as tf
 
 from metadropout_tf import rng
-
 
 
 def conv_init(seed):
@@ -24,42 +24,163 @@ def dense_init(seed):
 
 
 class NoiseStrategy:
-  """No noise: h = ReLU(f), plain MAML / Meta-SGD."""
-  generator_channels = 0  # phi outputs per unit of the layer
+  """No noise: h = ReLU(f), plain MAML / Meta-SGD.
 
-  def perturb(self, f, generated, sample, seed):
-    """Returns the perturbed pre-activation.
+  A strategy declares its phi variables and how they perturb the pre-activation
+  f = conv(x, theta) of a layer with input x = h^(l-1).
+  """
+  stochastic = False  # whether the support pass draws noise (also turns on the head's logit noise)
+
+  def variables(self, kernel_shape, seed):
+    """phi's variables of one layer: {name: (shape, initializer)}.
+
+    kernel_shape: theta's kernel, [3, 3, C_in, C_out]; seed: for the initializers.
+    """
+    del kernel_shape, seed
+    return {}
+
+  def perturb(self, f, x, weights, sample, seed):
+    """The perturbed pre-activation.
 
     Args:
-      f: pre-activation f^(l), [B, H, W, C].
-      generated: phi's output for this layer, [B, H, W, C * generator_channels].
+      f: pre-activation conv(x, theta), [B, H, W, C_out].
+      x: the layer's input h^(l-1), [B, H, W, C_in].
+      weights: the layer's weights by short name (theta and phi).
       sample: draw noise (support set) or use its deterministic value (query).
-      seed: [2] int stateless seed.
+      seed: [2] int64 stateless seed.
     """
-    del generated, sample, seed
+    del x, weights, sample, seed
     return f
 
 
-class Multiplicative(NoiseStrategy):
+class InputDependent(NoiseStrategy):
+  """phi is a conv of theta's shape reading h^(l-1) (Fig. 2), `outputs` maps per unit."""
+  outputs = 1
+
+  def variables(self, kernel_shape, seed):
+    *window, in_channels, out_channels = kernel_shape
+    generated = out_channels * self.outputs
+    return {"noise_kernel": ((*window, in_channels, generated), conv_init(seed)),
+            "noise_bias": ((generated,), "zeros")}
+
+  def generate(self, x, weights):
+    # Two convs: one conv with theta's and phi's kernels, then slicing, was 35% slower on CPU.
+    return tf.nn.conv2d(x, weights["noise_kernel"], 1, "SAME") + weights["noise_bias"]
+
+
+class Multiplicative(InputDependent):
   """Meta-dropout, Eq. 5-6: f * z, z = softplus(a), a ~ N(mu, I), mu = phi(h^(l-1)).
 
-  Support: a = mu + eps (reparameterisation); query: a = mu.
+  Support: a = mu + eps (reparameterised); query: a = mu (Eq. 4).
+  Subclasses change where mu and the scale of a come from (Table 3).
   """
-  generator_channels = 1
+  stochastic = True
 
-  def perturb(self, f, generated, sample, seed):
-    a = generated + rng.normal(tf.shape(generated), seed, generated.dtype) if sample else generated
+  def location_scale(self, f, x, weights):
+    """(mu, std) of a, each broadcastable to f."""
+    del f
+    return self.generate(x, weights), 1.0
+
+  def perturb(self, f, x, weights, sample, seed):
+    mu, std = self.location_scale(f, x, weights)
+    if sample and self.stochastic:
+      a = mu + std * rng.normal(tf.shape(f), seed, f.dtype)
+    else:
+      a = tf.broadcast_to(mu, tf.shape(f))
     return f * tf.nn.softplus(a)
+
+
+class Deterministic(Multiplicative):
+  """Table 3 "deterministic meta-dropout": a = mu on support and query alike."""
+  stochastic = False
+
+
+class LearnedVariance(Multiplicative):
+  """Table 3 "meta-dropout w/ learned variance": a ~ N(mu, sigma^2), sigma = softplus(phi_sigma(h))."""
+  outputs = 2
+
+  def location_scale(self, f, x, weights):
+    mu, log_std = tf.split(self.generate(x, weights), 2, axis=-1)
+    return mu, tf.nn.softplus(log_std)
+
+
+class FixedGaussian(Multiplicative):
+  """Table 3 "fixed Gaussian": a ~ N(0, I), no parameters (query: z = softplus(0))."""
+
+  def variables(self, kernel_shape, seed):
+    return {}
+
+  def location_scale(self, f, x, weights):
+    return tf.zeros([], f.dtype), 1.0
+
+
+class IndependentGaussian(Multiplicative):
+  """Table 3 "independent Gaussian": a ~ N(mu, I), mu a learned per-channel vector.
+
+  Input-independent, like channel-wise dropout; mu starts at 0, as phi's output does.
+  """
+
+  def variables(self, kernel_shape, seed):
+    return {"noise_mu": ((kernel_shape[-1],), "zeros")}
+
+  def location_scale(self, f, x, weights):
+    return weights["noise_mu"], 1.0
+
+
+class Additive(InputDependent):
+  """Table 2 "Add.": f + z, z ~ N(0, lambda^2 diag(sigma^2)), sigma = softplus(phi(h^(l-1))).
+
+  lambda = 0.1 (the authors' slides). Query: z = 0, its mean.
+  """
+  stochastic = True
+  scale = 0.1  # lambda
+
+  def perturb(self, f, x, weights, sample, seed):
+    if not sample:
+      return f
+    sigma = tf.nn.softplus(self.generate(x, weights))
+    return f + self.scale * sigma * rng.normal(tf.shape(f), seed, f.dtype)
+
+
+class WeightGaussian(NoiseStrategy):
+  """Table 3 "weight Gaussian": theta ~ N(theta, diag(softplus(rho)^2)), rho meta-learned.
+
+  Drawn with the local reparameterisation (Kingma et al., 2015): the
+  pre-activation of every example gets its own draw from the Gaussian that the
+  weight noise induces, f + sqrt(conv(x^2, s_k^2) + s_b^2) * eps, so each Monte
+  Carlo sample and example sees independent weights at the cost of one conv.
+  Query: the mean weights. softplus(rho) starts at 10% of the kernel's init std.
+  """
+  stochastic = True
+  initial_rho = -6.2  # softplus(-6.2) = 0.002
+
+  def variables(self, kernel_shape, seed):
+    rho = keras.initializers.Constant(self.initial_rho)
+    return {"kernel_rho": (kernel_shape, rho), "bias_rho": ((kernel_shape[-1],), rho)}
+
+  def perturb(self, f, x, weights, sample, seed):
+    if not sample:
+      return f
+    kernel_var = tf.square(tf.nn.softplus(weights["kernel_rho"]))
+    bias_var = tf.square(tf.nn.softplus(weights["bias_rho"]))
+    variance = tf.nn.conv2d(tf.square(x), kernel_var, 1, "SAME") + bias_var
+    return f + tf.sqrt(variance) * rng.normal(tf.shape(f), seed, f.dtype)
 
 
 STRATEGIES = {
     "none": NoiseStrategy(),
     "multiplicative": Multiplicative(),
+    "additive": Additive(),
+    "fixed_gaussian": FixedGaussian(),
+    "independent_gaussian": IndependentGaussian(),
+    "weight_gaussian": WeightGaussian(),
+    "deterministic": Deterministic(),
+    "learned_variance": LearnedVariance(),
 }
 
 
 class NoisyConv2D(keras.layers.Layer):
-  """3x3 "same" conv (theta) with its noise generator conv (phi), Eq. 5-6.
+  """3x3 "same" conv (theta) with its noise strategy's variables (phi).
 
   Runs with its own variables (`call`) or with given ones (`apply`), so the
   inner loop can pass fast weights as tensors.
@@ -72,23 +193,17 @@ class NoisyConv2D(keras.layers.Layer):
     self.seed = seed
     self.noise = noise
     self.strategy = STRATEGIES[noise]
-
-  @property
-  def phi_names(self):
-    return ("noise_kernel", "noise_bias") if self.strategy.generator_channels else ()
+    self.phi_names = ()
 
   def build(self, input_shape):
-    in_channels = input_shape[-1]
-    self.kernel = self.add_weight(name="kernel", shape=(3, 3, in_channels, self.filters),
+    kernel_shape = (3, 3, input_shape[-1], self.filters)
+    self.kernel = self.add_weight(name="kernel", shape=kernel_shape,
                                   initializer=conv_init(self.seed))
     self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
-    generated = self.filters * self.strategy.generator_channels
-    if generated:
-      self.noise_kernel = self.add_weight(name="noise_kernel",
-                                          shape=(3, 3, in_channels, generated),
-                                          initializer=conv_init(self.seed + 1))
-      self.noise_bias = self.add_weight(name="noise_bias", shape=(generated,),
-                                        initializer="zeros")
+    phi = self.strategy.variables(kernel_shape, self.seed + 1)
+    for name, (shape, initializer) in phi.items():
+      setattr(self, name, self.add_weight(name=name, shape=shape, initializer=initializer))
+    self.phi_names = tuple(phi)
 
   def apply(self, weights, x, sample, seed):
     """The layer as a pure function of `weights` (short name -> tensor).
@@ -96,14 +211,10 @@ class NoisyConv2D(keras.layers.Layer):
     x: [B, H, W, C_in] -> perturbed pre-activation [B, H, W, filters].
     """
     f = tf.nn.conv2d(x, weights["kernel"], 1, "SAME") + weights["bias"]
-    generated = None
-    if self.strategy.generator_channels:
-      # Two convs: one conv with both kernels, then slicing, was 35% slower on CPU.
-      generated = tf.nn.conv2d(x, weights["noise_kernel"], 1, "SAME") + weights["noise_bias"]
-    return self.strategy.perturb(f, generated, sample, seed)
+    return self.strategy.perturb(f, x, weights, sample, seed)
 
   def call(self, x, sample=False, seed=(0, 0)):
-    return self.apply(own_weights(self), x, sample, seed)
+    return self.apply(own_weights(self), x, sample, tf.convert_to_tensor(seed, tf.int64))
 
   def get_config(self):
     return {**super().get_config(), "filters": self.filters, "noise": self.noise,

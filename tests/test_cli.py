@@ -116,3 +116,43 @@ def test_evaluate_without_a_saved_model_is_one_clear_line(tmp_path):
   result = run("evaluate.py", f"--savedir={tmp_path}")
   assert result.returncode != 0
   assert last_line(result).startswith("error: no SavedModel at"), last_line(result)
+
+
+@pytest.mark.parametrize("variant", [
+    ["--maml", "--meta_sgd"], ["--meta_sgd"], ["--noise=additive"], ["--noise=fixed_gaussian"],
+    ["--noise=independent_gaussian"], ["--noise=weight_gaussian"], ["--noise=deterministic"],
+    ["--noise=learned_variance"]], ids=lambda v: "+".join(a.lstrip("-") for a in v))
+def test_every_variant_trains_exports_and_evaluates(tmp_path, variant):
+  """MAML and meta-dropout themselves run in test_train_export_evaluate."""
+  savedir = str(tmp_path / "run")
+  result = run("train.py", f"--savedir={savedir}", "--n_train_iters=2", "--n_test_mc_samp=2",
+               *TINY, *variant)
+  assert result.returncode == 0, result.stderr[-2000:]
+  config = json.load(open(os.path.join(savedir, "config.json")))
+  assert config["meta"]["meta_sgd"] == ("--meta_sgd" in variant)
+  result = run("evaluate.py", f"--savedir={savedir}", "--n_test_iters=3", "--n_test_mc_samp=2",
+               f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert 0 <= json.load(open(os.path.join(savedir, "meta_test_test.json")))["accuracy"] <= 100
+
+
+def test_every_preset_parses_to_its_paper_row(monkeypatch):
+  """Each Table 1-3 preset: its base setting plus the variant its file name says."""
+  monkeypatch.chdir(ROOT)  # presets name their base preset relative to the project
+  import train  # pylint: disable=import-outside-toplevel
+  expected = {"maml": ("none", False), "metadrop": ("multiplicative", False),
+              "metasgd": ("none", True), "metasgd_metadrop": ("multiplicative", True)}
+  presets = os.path.join(ROOT, "presets")
+  for shots, inner_lr in ((1, 0.1), (5, 0.4)):
+    folder = f"omniglot_20way_{shots}shot"
+    names = sorted(os.listdir(os.path.join(presets, folder)))
+    assert len(names) == 10
+    for name in names:
+      train.FLAGS.unparse_flags()
+      train.FLAGS(["train.py", f"--flagfile=presets/{folder}/{name}", "--savedir=unused"])
+      configs = train.configs_from_flags()
+      variant = name[:-len(".cfg")]
+      noise, meta_sgd = expected.get(variant, (variant, False))
+      assert (configs["model"].noise, configs["meta"].meta_sgd) == (noise, meta_sgd), name
+      assert configs["episodes"] == train.config_lib.EpisodeConfig(20, shots, 15, 8 if shots == 1 else 6)
+      assert configs["meta"].inner_lr == inner_lr and configs["model"].num_filters == 64

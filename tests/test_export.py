@@ -12,19 +12,24 @@ from metadropout_tf import network
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, omniglot_test):
+  """Meta-SGD + meta-dropout, with step sizes that differ from --inner_lr."""
   model = network.Conv4(config_lib.ModelConfig(num_ways=5, num_filters=8))
-  meta = config_lib.MetaConfig(inner_lr=0.1, num_inner_steps=2, num_test_mc_samples=3)
+  meta = config_lib.MetaConfig(inner_lr=0.1, num_inner_steps=2, num_test_mc_samples=3,
+                               meta_sgd=True)
+  learner = meta_learner.MetaLearner(model, meta, config_lib.EpisodeConfig(5, 1, 4, 1))
+  for lr in learner.inner_lrs.values():
+    lr.assign(tf.random.uniform(lr.shape, 0.0, 0.5, seed=7))
   path = str(tmp_path_factory.mktemp("export") / "saved_model")
-  export.save(model, meta, {"note": "test"}, path)
+  export.save(model, learner.params, meta, {"note": "test"}, path)
   task = episodes.sample_episode(tf.constant(omniglot_test[0][:50]),
                                  config_lib.EpisodeConfig(5, 1, 4, 1), tf.constant([1, 2], tf.int64))
-  return model, meta, tf.saved_model.load(path), task
+  return learner, meta, tf.saved_model.load(path), task
 
 
 def test_saved_model_matches_the_package_for_a_fixed_seed(exported):
-  model, meta, loaded, task = exported
+  learner, meta, loaded, task = exported
   seed = tf.constant([4, 5], tf.int64)
-  expected = meta_learner.adapt_and_predict(model, model.params, meta, task.support_images,
+  expected = meta_learner.adapt_and_predict(learner.model, learner.params, meta, task.support_images,
                                             task.support_labels, task.query_images, seed, 3)
   got = loaded.adapt_and_predict_seeded(task.support_images, task.support_labels,
                                         task.query_images, seed, tf.constant(3))

@@ -155,3 +155,56 @@ def test_meta_update_moves_theta_phi_and_offsets():
   moved = {k for k, v in model.params.items() if not np.array_equal(v.numpy(), before[k])}
   assert moved == set(model.params)
   assert int(learner.optimizer.iterations) == 1
+
+
+PHI_OF = {  # each strategy's meta-learned-only variables per conv layer
+    "none": set(), "fixed_gaussian": set(), "independent_gaussian": {"noise_mu"},
+    "weight_gaussian": {"kernel_rho", "bias_rho"}, "multiplicative": {"noise_kernel", "noise_bias"},
+    "additive": {"noise_kernel", "noise_bias"}, "deterministic": {"noise_kernel", "noise_bias"},
+    "learned_variance": {"noise_kernel", "noise_bias"}}
+
+
+@pytest.mark.parametrize("meta_sgd", [False, True], ids=["maml", "meta_sgd"])
+@pytest.mark.parametrize("noise", sorted(PHI_OF))
+def test_every_variant_gives_every_meta_parameter_a_gradient(noise, meta_sgd):
+  model = tiny_model(noise)
+  head_phi = {"noise_kernel", "noise_bias"} if noise not in ("none", "deterministic") else set()
+  assert set(model.phi) == ({f"conv{i}/{n}" for i in range(1, 5) for n in PHI_OF[noise]} |
+                            {f"head/{n}" for n in head_phi})
+  meta = config_lib.MetaConfig(inner_lr=0.1, num_inner_steps=1, meta_sgd=meta_sgd)
+  learner = meta_learner.MetaLearner(model, meta, config_lib.EpisodeConfig(3, 2, 2, 2))
+  assert set(learner.inner_lrs) == ({f"{n}/inner_lr" for n in model.theta} if meta_sgd else set())
+  _, _, values = learner.task_gradients(episodes.Episode(*random_task()), SEED)
+  grads = dict(zip(learner.variables_by_name, values))
+  assert set(grads) == set(model.params) | set(learner.inner_lrs)
+  without_gradient = [name for name, g in grads.items() if float(tf.norm(g)) == 0]
+  assert without_gradient == []
+
+
+def test_meta_sgd_steps_each_weight_with_its_own_learning_rate():
+  model = tiny_model()
+  support_x, support_y, _, _ = random_task()
+  meta = config_lib.MetaConfig(inner_lr=0.1, num_inner_steps=1, meta_sgd=True)
+  learner = meta_learner.MetaLearner(model, meta, config_lib.EpisodeConfig(3, 2, 2, 2))
+  scalar = meta_learner.adapt(model, model.params, support_x, support_y, 0.1, 1, 1, SEED)
+  initial = meta_learner.adapt(model, learner.params, support_x, support_y, 0.1, 1, 1, SEED)
+  for name in model.theta:  # learned rates start at --inner_lr
+    np.testing.assert_allclose(initial[name].numpy(), scalar[name].numpy(), rtol=1e-6)
+  learner.inner_lrs["conv2/kernel/inner_lr"].assign(tf.zeros_like(model.theta["conv2/kernel"]))
+  learner.inner_lrs["head/bias/inner_lr"].assign([0.3, 0.0, 0.1])
+  fast = meta_learner.adapt(model, learner.params, support_x, support_y, 0.1, 1, 1, SEED)
+  np.testing.assert_array_equal(fast["conv2/kernel"].numpy(), model.theta["conv2/kernel"].numpy())
+  step = (model.theta["head/bias"] - scalar["head/bias"]).numpy() / 0.1  # the plain gradient
+  np.testing.assert_allclose((model.theta["head/bias"] - fast["head/bias"]).numpy(),
+                             step * [0.3, 0.0, 0.1], rtol=1e-5, atol=1e-7)
+
+
+def test_meta_sgd_learning_rates_change_with_meta_training():
+  model = tiny_model()
+  meta = config_lib.MetaConfig(inner_lr=0.1, num_inner_steps=1, meta_sgd=True)
+  learner = meta_learner.MetaLearner(model, meta, config_lib.EpisodeConfig(3, 2, 2, 2))
+  batch = tf.nest.map_structure(lambda x: tf.stack([x, x]), episodes.Episode(*random_task()))
+  for step in range(3):
+    assert learner.train_step(batch, step)[2]
+  for name, lr in learner.inner_lrs.items():
+    assert not np.allclose(lr.numpy(), 0.1), name
