@@ -124,6 +124,10 @@ def train(configs):
     checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
     print(f"resumed from {manager.latest_checkpoint} at step {int(step_var)}", flush=True)
   start = int(step_var)
+  if start > FLAGS.n_train_iters:
+    raise config_lib.ConfigError(
+        f"{savedir} holds a run at step {start}, beyond --n_train_iters={FLAGS.n_train_iters}: "
+        "raise --n_train_iters or use a new --savedir")
 
   writer = tf.summary.create_file_writer(os.path.join(savedir, "logs"))
   with writer.as_default():

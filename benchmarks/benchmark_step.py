@@ -18,9 +18,10 @@ from metadropout_tf import network
 from metadropout_tf.datasets import omniglot
 
 SETTINGS = {
-    # name: (way, shot, query, metabatch, inner_lr, noise)
-    "20way": (20, 1, 15, 8, 0.1, "multiplicative"),
-    "5way": (5, 1, 15, 4, 0.1, "multiplicative"),
+    # name: (way, shot, query, metabatch, inner_lr, noise, meta_sgd)
+    "20way": (20, 1, 15, 8, 0.1, "multiplicative", False),
+    "20way_metasgd": (20, 1, 15, 8, 0.1, "multiplicative", True),
+    "5way": (5, 1, 15, 4, 0.1, "multiplicative", False),
 }
 flags.DEFINE_list("settings", list(SETTINGS), f"which of {list(SETTINGS)} to run")
 flags.DEFINE_integer("iters", 5, "timed meta-iterations after the first (traced) one")
@@ -32,11 +33,11 @@ FLAGS = flags.FLAGS
 def main(_):
   images, _ = omniglot.load(FLAGS.data_dir, "trainval", FLAGS.cache_dir)
   for name in FLAGS.settings:
-    way, shot, query, metabatch, inner_lr, noise = SETTINGS[name]
+    way, shot, query, metabatch, inner_lr, noise, meta_sgd = SETTINGS[name]
     episode_config = config_lib.EpisodeConfig(way, shot, query, metabatch)
     model = network.Conv4(config_lib.ModelConfig(num_ways=way, noise=noise))
-    learner = meta_learner.MetaLearner(model, config_lib.MetaConfig(inner_lr=inner_lr),
-                                       episode_config)
+    meta_config = config_lib.MetaConfig(inner_lr=inner_lr, meta_sgd=meta_sgd)
+    learner = meta_learner.MetaLearner(model, meta_config, episode_config)
     batches = iter(episodes.episode_dataset(images, episode_config, seed=0))
     step, batch = next(batches)
     start = time.perf_counter()
@@ -47,8 +48,8 @@ def main(_):
       step, batch = next(batches)
       learner.train_step(batch, int(step))
     per_iter = (time.perf_counter() - start) / FLAGS.iters
-    print(f"{name}: way={way} shot={shot} query={query} metabatch={metabatch} noise={noise}: "
-          f"first call (trace + run) {trace:.1f} s, {per_iter:.2f} s/iter")
+    print(f"{name}: way={way} shot={shot} query={query} metabatch={metabatch} noise={noise} "
+          f"meta_sgd={meta_sgd}: first call (trace + run) {trace:.1f} s, {per_iter:.2f} s/iter")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,9 @@ def test_changed_settings_do_not_silently_resume(tmp_path):
   result = run("train.py", f"--savedir={savedir}", "--n_train_iters=2", "--inner_lr=0.4", *TINY)
   assert result.returncode != 0
   assert "other settings (meta.inner_lr)" in result.stderr.strip().splitlines()[-1]
+  result = run("train.py", f"--savedir={savedir}", "--n_train_iters=0", *TINY)
+  assert result.returncode != 0  # would otherwise export step 1's weights as a 0-step run
+  assert "holds a run at step 1, beyond --n_train_iters=0" in result.stderr.strip().splitlines()[-1]
 
 
 def last_line(result):

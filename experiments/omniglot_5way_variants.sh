@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The README's variant comparison on real Omniglot 5-way 1-shot: every Table 1 model and Table 3
+# noise for the same number of meta-iterations (ITERS, default 2000) with the same seed and
+# settings (presets/omniglot_5way_1shot_3k.cfg), then 1000 meta-test episodes with S = 30.
+# Rerun to continue: training resumes from its checkpoints, finished evaluations are kept.
+#   bash experiments/omniglot_5way_variants.sh [variant ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ITERS=${ITERS:-2000}
+declare -A FLAGS_OF=(
+  [maml]="--maml" [metadrop]="--noise=multiplicative"
+  [metasgd]="--maml --meta_sgd" [metasgd_metadrop]="--meta_sgd --noise=multiplicative"
+  [fixed_gaussian]="--noise=fixed_gaussian" [independent_gaussian]="--noise=independent_gaussian"
+  [weight_gaussian]="--noise=weight_gaussian" [deterministic]="--noise=deterministic"
+  [learned_variance]="--noise=learned_variance" [additive]="--noise=additive")
+VARIANTS=("$@")
+[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(maml metadrop metasgd metasgd_metadrop fixed_gaussian
+  independent_gaussian weight_gaussian deterministic learned_variance)
+for variant in "${VARIANTS[@]}"; do
+  savedir="runs/omniglot_5way1shot_${ITERS}/${variant}"
+  # shellcheck disable=SC2086  # the flags are words
+  python train.py --flagfile=presets/omniglot_5way_1shot_3k.cfg --n_train_iters="$ITERS" \
+    --savedir="$savedir" ${FLAGS_OF[$variant]}
+  [ -f "$savedir/meta_test_test.json" ] || python evaluate.py --savedir="$savedir"
+done
