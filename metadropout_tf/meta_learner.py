@@ -93,7 +93,12 @@ def query_logits(model, fast, support_images, query_images):
 
 def adapt_and_predict(model, params, meta_config, support_images, support_labels, query_images,
                       seed, num_samples):
-  """Meta-test one task (Algorithm 2): query class probabilities [Q, N]."""
+  """Meta-test one task (Algorithm 2): query class probabilities [Q, N].
+
+  Without stochastic noise every one of the S draws is the same pass, so one is run.
+  """
+  if not model.stochastic:
+    num_samples = 1
   fast = adapt(model, params, support_images, support_labels, meta_config.inner_lr,
                meta_config.num_inner_steps, num_samples, seed, first_order=True)
   return tf.nn.softmax(query_logits(model, fast, support_images, query_images))

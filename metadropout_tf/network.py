@@ -59,8 +59,8 @@ class Conv4(keras.Model):
                                         name=f"conv{i + 1}", dtype=dtype)
                   for i in range(NUM_BLOCKS)]
     self.norms = [BatchNorm(name=f"bn{i + 1}", dtype=dtype) for i in range(NUM_BLOCKS)]
-    logit_noise = config.logit_noise and noise_lib.STRATEGIES[config.noise].stochastic
-    self.head = noise_lib.NoisyDense(config.num_ways, logit_noise,
+    self.stochastic = noise_lib.STRATEGIES[config.noise].stochastic
+    self.head = noise_lib.NoisyDense(config.num_ways, config.logit_noise and self.stochastic,
                                      seed=seed * 100 + 10 * NUM_BLOCKS, name="head", dtype=dtype)
     self.build((None, *config.image_shape))
 

@@ -105,6 +105,23 @@ def test_maml_mode_has_no_phi():
   np.testing.assert_array_equal(model(x, sample=True, seed=SEED).numpy(), model(x).numpy())
 
 
+@pytest.mark.parametrize("noise", ["none", "deterministic", "multiplicative"])
+def test_meta_test_runs_one_pass_only_where_every_draw_is_the_same(noise):
+  """adapt_and_predict skips S - 1 identical passes for noise-free models, and only for them."""
+  model = tiny_model(noise=noise)
+  support_x, support_y, query_x, _ = random_task()
+  meta = config_lib.MetaConfig(inner_lr=0.5, num_inner_steps=2)
+  shortcut = meta_learner.adapt_and_predict(model, model.params, meta, support_x, support_y,
+                                            query_x, SEED, 5)
+  fast = meta_learner.adapt(model, model.params, support_x, support_y, 0.5, 2, 5, SEED, True)
+  explicit = tf.nn.softmax(meta_learner.query_logits(model, fast, support_x, query_x))
+  np.testing.assert_allclose(shortcut.numpy(), explicit.numpy(), rtol=1e-5, atol=1e-6)
+  if noise == "multiplicative":  # the draws differ, so S matters
+    one = meta_learner.adapt_and_predict(model, model.params, meta, support_x, support_y, query_x,
+                                         SEED, 1)
+    assert np.abs(one.numpy() - shortcut.numpy()).max() > 1e-6
+
+
 def test_inner_steps_lower_the_support_loss(omniglot_test):
   cfg = config_lib.EpisodeConfig(5, 1, 15, 1)
   task = episodes.sample_episode(tf.constant(omniglot_test[0][:100]), cfg, SEED)
