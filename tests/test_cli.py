@@ -1,4 +1,4 @@
-"""train.py / evaluate.py end to end on real Omniglot, resuming, and bad input."""
+"""train.py, evaluate.py and the comparison script end to end on real data; resuming; bad input."""
 import json
 import os
 import signal
@@ -159,3 +159,31 @@ def test_every_preset_parses_to_its_paper_row(monkeypatch):
       assert (configs["model"].noise, configs["meta"].meta_sgd) == (noise, meta_sgd), name
       assert configs["episodes"] == train.config_lib.EpisodeConfig(20, shots, 15, 8 if shots == 1 else 6)
       assert configs["meta"].inner_lr == inner_lr and configs["model"].num_filters == 64
+
+
+def test_comparison_script_counts_every_pair_of_the_committed_results():
+  result = run("experiments/compare_with_paper.py")
+  assert result.returncode == 0, result.stderr[-2000:]
+  measured, paper, *counts = result.stdout.splitlines()
+  assert measured.startswith("measured: ") and paper.startswith("paper:    metasgd_metadrop")
+  assert sum(int(line.split()[0]) for line in counts) == 36  # all pairs of the 9 README rows
+
+
+@pytest.mark.parametrize("metadrop, verdict", [
+    ((95.0, 0.5), "1 matches: maml/metadrop"), ((90.4, 0.5), "1 level here: maml/metadrop"),
+    ((85.0, 0.5), "1 reversed: maml/metadrop")])
+def test_comparison_script_judges_a_pair_against_the_paper(tmp_path, metadrop, verdict):
+  """The paper has meta-dropout above MAML; both result layouts are read."""
+  (tmp_path / "metadrop").mkdir()
+  for path, (accuracy, ci95) in ((tmp_path / "maml.json", (90.0, 0.3)),
+                                 (tmp_path / "metadrop" / "meta_test_test.json", metadrop)):
+    path.write_text(json.dumps({"accuracy": accuracy, "ci95": ci95}))
+  result = run("experiments/compare_with_paper.py", f"--results_dir={tmp_path}")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.splitlines()[2].strip() == verdict
+
+
+def test_comparison_script_without_results_is_one_clear_line(tmp_path):
+  result = run("experiments/compare_with_paper.py", f"--results_dir={tmp_path}")
+  assert result.returncode != 0
+  assert last_line(result).startswith("error: fewer than two results in"), last_line(result)

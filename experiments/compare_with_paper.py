@@ -1,0 +1,73 @@
+"""Rank the variant comparison's results and count how its pairs agree with the paper's order.
+
+  python experiments/compare_with_paper.py    # results/omniglot_5way1shot_2000/<variant>.json
+  python experiments/compare_with_paper.py --results_dir=runs/omniglot_5way1shot_2000
+      # <variant>/meta_test_test.json, as experiments/omniglot_5way_variants.sh leaves them
+
+Two rows are level ("~") when their accuracies are apart by no more than the larger 95% interval,
+otherwise ordered (">"); the paper's 20-way 1-shot rows (Tables 1 and 3) get the same rule.
+"""
+import itertools
+import json
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+flags.DEFINE_string("results_dir", "results/omniglot_5way1shot_2000",
+                    "directory of <variant>.json or <variant>/meta_test_test.json files")
+FLAGS = flags.FLAGS
+
+# variant: (accuracy, 95% interval) in the paper, Omniglot 20-way 1-shot.
+PAPER = {"maml": (95.23, 0.17), "metadrop": (96.63, 0.13), "metasgd": (96.16, 0.14),
+         "metasgd_metadrop": (97.02, 0.13), "fixed_gaussian": (95.44, 0.17),
+         "independent_gaussian": (94.36, 0.18), "weight_gaussian": (94.32, 0.18),
+         "deterministic": (95.99, 0.14), "learned_variance": (95.98, 0.15)}
+
+
+def order(a, b):
+  """+1 if a is above b, -1 if below, 0 if level."""
+  gap = a[0] - b[0]
+  return 0 if abs(gap) <= max(a[1], b[1]) else (1 if gap > 0 else -1)
+
+
+def ranking(rows):
+  """'a (x%) > b (y%) ~ ...' from the best row down."""
+  names = sorted(rows, key=lambda v: -rows[v][0])
+  text = f"{names[0]} ({rows[names[0]][0]:.2f}%)"
+  for above, below in zip(names, names[1:]):
+    text += f" {'~>'[order(rows[above], rows[below]) != 0]} {below} ({rows[below][0]:.2f}%)"
+  return text
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments {argv[1:]}")
+  measured = {}
+  for variant in PAPER:
+    for path in (os.path.join(FLAGS.results_dir, f"{variant}.json"),
+                 os.path.join(FLAGS.results_dir, variant, "meta_test_test.json")):
+      if os.path.exists(path):
+        with open(path) as f:
+          result = json.load(f)
+        measured[variant] = (result["accuracy"], result["ci95"])
+  if len(measured) < 2:
+    sys.exit(f"error: fewer than two results in {FLAGS.results_dir}: pass "
+             "--results_dir=<a directory of evaluate.py's results, one per variant>")
+  verdicts = {}
+  for a, b in itertools.combinations(measured, 2):
+    paper, here = order(PAPER[a], PAPER[b]), order(measured[a], measured[b])
+    if paper == 0:
+      verdict = "level in the paper, " + ("level here" if here == 0 else "separated here")
+    else:
+      verdict = "level here" if here == 0 else "matches" if here == paper else "reversed"
+    verdicts.setdefault(verdict, []).append(f"{a}/{b}")
+  print("measured:", ranking(measured))
+  print("paper:   ", ranking({v: PAPER[v] for v in measured}))
+  for verdict, pairs in sorted(verdicts.items()):
+    print(f"{len(pairs):3d} {verdict}: {' '.join(pairs)}")
+
+
+if __name__ == "__main__":
+  app.run(main)
