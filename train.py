@@ -47,7 +47,10 @@ flags.DEFINE_enum("batch_norm", "transductive", list(config_lib.BATCH_NORM_MODES
                   "transductive (original, MAML) or support (inductive: queries use support moments)")
 flags.DEFINE_boolean("logit_noise", True, "the original head's Gaussian logit noise when sampling")
 flags.DEFINE_boolean("meta_sgd", False, "Meta-SGD: meta-learn a step size per inner-loop weight, from --inner_lr")
-flags.DEFINE_boolean("first_order", False, "first-order meta-gradient (not the paper's: phi gets no gradient)")
+flags.DEFINE_enum("meta_gradient", "exact", list(config_lib.META_GRADIENTS),
+                  "exact (the paper's equations), authors_tf1 (what the authors' TF 1.12 code "
+                  "computed: no second order through batch norm's backward) or first_order")
+flags.DEFINE_boolean("first_order", False, "alias of --meta_gradient=first_order")
 flags.DEFINE_integer("seed", 0, "drives every random draw: episodes, noise, initial weights")
 flags.DEFINE_integer("save_freq", 500, "checkpoint every this many meta-iterations")
 flags.DEFINE_integer("log_freq", 50, "progress line and TensorBoard scalars every this many iterations")
@@ -57,6 +60,15 @@ flags.mark_flag_as_required("savedir")
 FLAGS = flags.FLAGS
 
 EVAL_SEED_OFFSET = 1_000_003  # periodic evaluation episodes never share seeds with training
+
+
+def meta_gradient_from_flags():
+  if not FLAGS.first_order:
+    return FLAGS.meta_gradient
+  if FLAGS.meta_gradient not in ("exact", "first_order"):
+    raise config_lib.ConfigError(f"--first_order contradicts --meta_gradient={FLAGS.meta_gradient}: "
+                                 "pass one of them")
+  return "first_order"
 
 
 def configs_from_flags():
@@ -69,7 +81,8 @@ def configs_from_flags():
       meta=config_lib.MetaConfig(inner_lr=FLAGS.inner_lr, num_inner_steps=FLAGS.n_steps,
                                  num_mc_samples=FLAGS.n_train_mc_samp,
                                  num_test_mc_samples=FLAGS.n_test_mc_samp, meta_lr=FLAGS.meta_lr,
-                                 first_order=FLAGS.first_order, meta_sgd=FLAGS.meta_sgd),
+                                 meta_gradient=meta_gradient_from_flags(),
+                                 meta_sgd=FLAGS.meta_sgd),
       episodes=config_lib.EpisodeConfig(FLAGS.way, FLAGS.shot, FLAGS.query, FLAGS.metabatch))
 
 

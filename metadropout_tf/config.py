@@ -9,6 +9,11 @@ import os
 from metadropout_tf import noise as noise_lib
 
 BATCH_NORM_MODES = ("transductive", "support")
+# exact: the paper's Eq. 3-4, differentiated exactly through the inner loop.
+# authors_tf1: what the authors' TF 1.12 code computed (batch norm's backward pass held
+#   constant under the outer derivative; see network.BatchNorm); Table 1 was trained with it.
+# first_order: the inner-loop gradients held constant (not the paper's method).
+META_GRADIENTS = ("exact", "authors_tf1", "first_order")
 
 
 class ConfigError(ValueError):
@@ -65,8 +70,11 @@ class MetaConfig:
     num_test_mc_samples: S at meta-test (the paper uses 30).
     meta_lr: Adam step size of the meta update.
     grad_clip: every meta-gradient is clipped elementwise to [-grad_clip, grad_clip].
-    first_order: drop the second-order terms (not the paper's method: phi then
-      gets no gradient at all, see Eq. 4).
+    meta_gradient: one of META_GRADIENTS. "exact" differentiates the unrolled
+      inner loop exactly; "authors_tf1" drops the second-order terms that pass
+      through batch norm's backward pass, as the authors' TF 1.12 code silently
+      did; "first_order" drops every second-order term (phi then learns only
+      through the query pass, Eq. 4).
     meta_sgd: Meta-SGD (Li et al., 2017): meta-learn one inner step size per
       theta element, initialised to inner_lr, instead of the fixed inner_lr.
   """
@@ -76,12 +84,15 @@ class MetaConfig:
   num_test_mc_samples: int = 30
   meta_lr: float = 1e-3
   grad_clip: float = 3.0
-  first_order: bool = False
+  meta_gradient: str = "exact"
   meta_sgd: bool = False
 
   def __post_init__(self):
     _require_positive(self, "inner_lr", "num_inner_steps", "num_mc_samples",
                       "num_test_mc_samples", "meta_lr", "grad_clip")
+    if self.meta_gradient not in META_GRADIENTS:
+      raise ConfigError(f"unknown meta_gradient {self.meta_gradient!r}: choose one of "
+                        f"{META_GRADIENTS}")
 
 
 @dataclasses.dataclass(frozen=True)

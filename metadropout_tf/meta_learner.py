@@ -25,13 +25,14 @@ def accuracy(logits, labels):
   return tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, tf.int32), labels), tf.float32))
 
 
-def inner_loss(model, params, images, labels, num_samples, seed):
+def inner_loss(model, params, images, labels, num_samples, seed, constant_bn_backward=False):
   """Support loss averaged over `num_samples` noise draws (Eq. 3), all in one batch.
 
   images [B, H, W, C], labels [B]; batch-norm moments stay per sample.
   """
   tiled = tf.tile(images[None], [num_samples, 1, 1, 1, 1])
-  logits = model.forward(params, tiled, sample=True, seed=seed)
+  logits = model.forward(params, tiled, sample=True, seed=seed,
+                         constant_bn_backward=constant_bn_backward)
   return cross_entropy(logits, labels[None])
 
 
@@ -54,13 +55,15 @@ def inner_learning_rates(model, meta_config):
 
 
 def adapt(model, params, support_images, support_labels, inner_lr, num_steps, num_samples,
-          seed, first_order=False):
+          seed, meta_gradient="exact"):
   """`num_steps` SGD steps of theta on the support loss; phi and outer stay fixed.
 
   A theta weight steps with its Meta-SGD learning rates where `params` holds
   them (see `inner_learning_rates`), else with the scalar `inner_lr`.
-  Returns params with theta replaced by the fast weights (tensors). Without
-  `first_order`, the steps stay differentiable w.r.t. every entry of `params`.
+  Returns params with theta replaced by the fast weights (tensors), which stay
+  differentiable w.r.t. every entry of `params`. `meta_gradient` (a value of
+  `config.META_GRADIENTS`) says which second-order terms that derivative keeps;
+  the fast weights themselves are the same for all three.
   """
   fast = dict(params)
   step_sizes = {name: params.get(learning_rate_name(name), inner_lr) for name in model.theta}
@@ -69,9 +72,9 @@ def adapt(model, params, support_images, support_labels, inner_lr, num_steps, nu
     with tf.GradientTape(watch_accessed_variables=False) as tape:
       tape.watch(list(theta.values()))
       loss = inner_loss(model, fast, support_images, support_labels, num_samples,
-                        rng.fold_in(seed, step))
+                        rng.fold_in(seed, step), meta_gradient == "authors_tf1")
     grads = tape.gradient(loss, theta)
-    if first_order:
+    if meta_gradient == "first_order":
       grads = {name: tf.stop_gradient(g) for name, g in grads.items()}
     fast.update({name: theta[name] - step_sizes[name] * grads[name] for name in theta})
   return fast
@@ -100,7 +103,7 @@ def adapt_and_predict(model, params, meta_config, support_images, support_labels
   if not model.stochastic:
     num_samples = 1
   fast = adapt(model, params, support_images, support_labels, meta_config.inner_lr,
-               meta_config.num_inner_steps, num_samples, seed, first_order=True)
+               meta_config.num_inner_steps, num_samples, seed, "first_order")
   return tf.nn.softmax(query_logits(model, fast, support_images, query_images))
 
 
@@ -146,7 +149,7 @@ class MetaLearner(tf.Module):
     variables = [v.value for v in self.variables_by_name.values()]
     with tf.GradientTape() as tape:
       fast = adapt(self.model, self.params, task.support_images, task.support_labels, cfg.inner_lr,
-                   cfg.num_inner_steps, cfg.num_mc_samples, seed, cfg.first_order)
+                   cfg.num_inner_steps, cfg.num_mc_samples, seed, cfg.meta_gradient)
       logits = query_logits(self.model, fast, task.support_images, task.query_images)
       loss = cross_entropy(logits, task.query_labels)
     grads = tape.gradient(loss, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)

@@ -33,19 +33,50 @@ class BatchNorm(keras.layers.Layer):
   def build(self, input_shape):
     self.offset = self.add_weight(name="offset", shape=(input_shape[-1],), initializer="zeros")
 
-  def apply(self, weights, x, num_samples, num_stats=None):
-    """x: [S*B, H, W, C], S = num_samples sample-major -> same shape."""
-    grouped = tf.reshape(x, [num_samples, -1, *x.shape[1:]])
-    stats = grouped if num_stats is None else grouped[:, :num_stats]
-    # Not tf.nn.moments: its stop_gradient on the mean is exact for first-order
-    # gradients only, and made the second-order meta-gradient wrong by ~5%.
-    mean = tf.reduce_mean(stats, axis=[1, 2, 3], keepdims=True)
-    variance = tf.reduce_mean(tf.square(stats - mean), axis=[1, 2, 3], keepdims=True)
-    normed = (grouped - mean) * tf.math.rsqrt(variance + BN_EPSILON) + weights["offset"]
-    return tf.reshape(normed, tf.shape(x))
+  def apply(self, weights, x, num_samples, num_stats=None, constant_backward=False):
+    """x: [S*B, H, W, C], S = num_samples sample-major -> same shape.
+
+    constant_backward: compute the gradient as usual, but hold that gradient
+    constant when it is differentiated again (see `with_constant_backward`).
+    """
+    def normalize(x, offset):
+      grouped = tf.reshape(x, [num_samples, -1, *x.shape[1:]])
+      stats = grouped if num_stats is None else grouped[:, :num_stats]
+      # Not tf.nn.moments: its stop_gradient on the mean is exact for first-order
+      # gradients only, and made the second-order meta-gradient wrong by ~5%.
+      mean = tf.reduce_mean(stats, axis=[1, 2, 3], keepdims=True)
+      variance = tf.reduce_mean(tf.square(stats - mean), axis=[1, 2, 3], keepdims=True)
+      normed = (grouped - mean) * tf.math.rsqrt(variance + BN_EPSILON) + offset
+      return tf.reshape(normed, tf.shape(x))
+
+    if constant_backward:
+      normalize = with_constant_backward(normalize)
+    return normalize(x, weights["offset"])
 
   def call(self, x):
     return self.apply(noise_lib.own_weights(self), x, 1)
+
+
+def with_constant_backward(function):
+  """`function(x, offset)` whose backward pass is a constant to higher derivatives.
+
+  The first derivative is the usual one; differentiating that derivative again
+  treats it as a constant. This is what the authors' code computed: in TF 1.12,
+  `tf.contrib.layers.batch_norm` is the fused op, and inside their `tf.map_fn`
+  the gradient of its backward op (`FusedBatchNormGrad`) came out as None, so
+  every second-order term of the meta-gradient that passes through batch norm's
+  backward pass was dropped. Paths that avoid it (the head's inner gradient, and
+  the conv kernels' gradients through their inputs and the noise) are kept.
+  """
+  @tf.custom_gradient
+  def constant_backward(x, offset):
+    def backward(dy):
+      with tf.GradientTape() as tape:  # recomputes the cheap forward for its gradient
+        tape.watch([x, offset])
+        y = function(x, offset)
+      return [tf.stop_gradient(g) for g in tape.gradient(y, [x, offset], output_gradients=dy)]
+    return function(x, offset), backward
+  return constant_backward
 
 
 class Conv4(keras.Model):
@@ -106,7 +137,7 @@ class Conv4(keras.Model):
     """Every meta-learned weight, {name: tf.Variable}."""
     return {**self.theta, **self.phi, **self.outer}
 
-  def forward(self, params, images, sample, seed, num_stats=None):
+  def forward(self, params, images, sample, seed, num_stats=None, constant_bn_backward=False):
     """The network as a pure function of `params` ({name: tensor}).
 
     Args:
@@ -117,6 +148,9 @@ class Conv4(keras.Model):
       seed: [2] int stateless seed; every layer folds in its own index.
       num_stats: batch-norm moments from the first `num_stats` of the B images
         (None: all, transductive).
+      constant_bn_backward: batch norm's backward pass held constant under a
+        further derivative (the authors' TF 1.12 meta-gradient, see
+        `with_constant_backward`).
     Returns:
       logits [S, B, num_ways].
     """
@@ -126,7 +160,7 @@ class Conv4(keras.Model):
     for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
       layer_seed = rng.fold_in(seed, index)
       x = conv.apply(_weights_of(conv, params), x, sample, layer_seed)
-      x = norm.apply(_weights_of(norm, params), x, num_samples, num_stats)
+      x = norm.apply(_weights_of(norm, params), x, num_samples, num_stats, constant_bn_backward)
       x = tf.nn.max_pool2d(tf.nn.relu(x), 2, 2, "VALID")
     x = tf.reshape(x, [tf.shape(x)[0], -1])
     head_seed = rng.fold_in(seed, NUM_BLOCKS)

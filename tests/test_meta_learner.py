@@ -7,6 +7,7 @@ from metadropout_tf import config as config_lib
 from metadropout_tf import episodes
 from metadropout_tf import meta_learner
 from metadropout_tf import network
+from metadropout_tf import rng
 
 SEED = tf.constant([7, 11], tf.int64)
 
@@ -24,10 +25,10 @@ def random_task(ways=3, shots=2, queries=2, size=16, dtype=tf.float32):
   return images(ways * shots), labels(shots), images(ways * queries), labels(queries)
 
 
-def meta_loss(model, params, task, first_order=False, steps=2, inner_lr=0.1):
+def meta_loss(model, params, task, meta_gradient="exact", steps=2, inner_lr=0.1, adapt=None):
   support_x, support_y, query_x, query_y = task
-  fast = meta_learner.adapt(model, params, support_x, support_y, inner_lr, steps, 2, SEED,
-                            first_order)
+  fast = (adapt or meta_learner.adapt)(model, params, support_x, support_y, inner_lr, steps, 2,
+                                       SEED, meta_gradient)
   return meta_learner.cross_entropy(
       meta_learner.query_logits(model, fast, support_x, query_x), query_y)
 
@@ -53,8 +54,8 @@ def test_meta_gradient_of_phi_matches_finite_differences(batch_norm):
                                  err_msg=f"{name}[{index}]")
 
 
-def learner_for(model, first_order, ways=3, shots=2, queries=2):
-  meta = config_lib.MetaConfig(inner_lr=0.1, num_inner_steps=1, first_order=first_order)
+def learner_for(model, meta_gradient, ways=3, shots=2, queries=2):
+  meta = config_lib.MetaConfig(inner_lr=0.1, num_inner_steps=1, meta_gradient=meta_gradient)
   return meta_learner.MetaLearner(model, meta, config_lib.EpisodeConfig(ways, shots, queries, 2))
 
 
@@ -71,7 +72,7 @@ def test_phi_learns_through_the_inner_loop_only_with_second_order():
   grads = {}
   for first_order in (False, True):
     model = tiny_model()
-    learner = learner_for(model, first_order)
+    learner = learner_for(model, "first_order" if first_order else "exact")
     _, _, values = learner.task_gradients(episodes.Episode(*task), SEED)
     grads[first_order] = dict(zip(learner.variables_by_name, values))
   query_only = query_only_phi_gradients(model, task)
@@ -164,7 +165,7 @@ def test_batch_norm_moments_stay_per_monte_carlo_sample():
 
 def test_meta_update_moves_theta_phi_and_offsets():
   model = tiny_model()
-  learner = learner_for(model, first_order=False)
+  learner = learner_for(model, "exact")
   before = {k: v.numpy().copy() for k, v in model.params.items()}
   batch = tf.nest.map_structure(lambda x: tf.stack([x, x]), episodes.Episode(*random_task()))
   loss, acc, finite = learner.train_step(batch, 0)
@@ -225,3 +226,97 @@ def test_meta_sgd_learning_rates_change_with_meta_training():
     assert learner.train_step(batch, step)[2]
   for name, lr in learner.inner_lrs.items():
     assert not np.allclose(lr.numpy(), 0.1), name
+
+
+def adapt_as_tf1_did(model, params, support_x, support_y, inner_lr, num_steps, num_samples, seed,
+                     meta_gradient):
+  """The authors' TF 1.12 inner loop, written without a custom gradient.
+
+  Each step takes d(loss)/d(batch-norm input) of every layer once, as constants
+  (the output of FusedBatchNormGrad, which had no gradient there), and rebuilds
+  each conv's inner gradient from them through that layer alone: through its
+  input and its noise, as in their graph. The head's gradient is the usual one.
+  """
+  assert meta_gradient == "authors_tf1"
+  fast = dict(params)
+  images = tf.tile(support_x[None], [num_samples, 1, 1, 1, 1])
+  for step in range(num_steps):
+    step_seed = rng.fold_in(seed, step)
+    head_names = [n for n in model.theta if n.startswith("head/")]
+    with tf.GradientTape(persistent=True) as tape:
+      tape.watch([fast[n] for n in head_names])
+      x = tf.reshape(images, [-1, *images.shape[2:]])
+      layer_inputs, bn_inputs = [], []
+      for index, (conv, norm) in enumerate(zip(model.convs, model.norms)):
+        layer_inputs.append(x)
+        f = conv.apply(network._weights_of(conv, fast), x, True, rng.fold_in(step_seed, index))
+        tape.watch(f)
+        bn_inputs.append(f)
+        x = norm.apply(network._weights_of(norm, fast), f, num_samples)
+        x = tf.nn.max_pool2d(tf.nn.relu(x), 2, 2, "VALID")
+      x = tf.reshape(x, [tf.shape(x)[0], -1])
+      logits = model.head.apply(network._weights_of(model.head, fast), x, True,
+                                rng.fold_in(step_seed, network.NUM_BLOCKS))
+      loss = meta_learner.cross_entropy(tf.reshape(logits, [num_samples, -1, model.config.num_ways]),
+                                        support_y[None])
+    grads = dict(zip(head_names, tape.gradient(loss, [fast[n] for n in head_names])))
+    constants = [tf.stop_gradient(g) for g in tape.gradient(loss, bn_inputs)]
+    for index, conv in enumerate(model.convs):
+      names = [f"{conv.name}/{n}" for n in conv.theta_names]
+      with tf.GradientTape() as layer_tape:
+        layer_tape.watch([fast[n] for n in names])
+        f = conv.apply(network._weights_of(conv, fast), layer_inputs[index], True,
+                       rng.fold_in(step_seed, index))
+        surrogate = tf.reduce_sum(constants[index] * f)
+      grads.update(zip(names, layer_tape.gradient(surrogate, [fast[n] for n in names])))
+    fast.update({n: fast[n] - inner_lr * grads[n] for n in model.theta})
+  return fast
+
+
+@pytest.mark.parametrize("noise", ["multiplicative", "none", "weight_gaussian"])
+def test_authors_tf1_meta_gradient_matches_a_reference_built_another_way(noise):
+  model = tiny_model(noise, dtype="float64")
+  task = random_task(dtype=tf.float64)
+  params = {k: tf.convert_to_tensor(v) for k, v in model.params.items()}
+  gradients = {}
+  for name, adapt in (("authors_tf1", None), ("reference", adapt_as_tf1_did), ("exact", None)):
+    with tf.GradientTape() as tape:
+      tape.watch(list(params.values()))
+      loss = meta_loss(model, params, task, "exact" if name == "exact" else "authors_tf1",
+                       adapt=adapt)
+    gradients[name] = dict(zip(params, tape.gradient(loss, list(params.values()))))
+  for name in params:
+    np.testing.assert_allclose(gradients["authors_tf1"][name].numpy(),
+                               gradients["reference"][name].numpy(), rtol=1e-8, atol=1e-13,
+                               err_msg=name)
+  flat = {k: np.concatenate([g.numpy().ravel() for g in v.values()]) for k, v in gradients.items()}
+  cosine = flat["exact"] @ flat["authors_tf1"] / np.linalg.norm(flat["exact"]) / np.linalg.norm(
+      flat["authors_tf1"])
+  assert cosine < 0.999  # the truncation changes the meta-gradient ...
+  for name in model.phi:  # ... and phi still learns through what is left of the inner loop
+    assert float(tf.norm(gradients["authors_tf1"][name])) > 0, name
+
+
+@pytest.mark.parametrize("batch_norm", ["transductive", "support"])
+def test_authors_tf1_changes_only_the_outer_gradient(batch_norm):
+  """Inner losses, fast weights and the query loss are exact's; only the derivative differs."""
+  model = tiny_model(batch_norm=batch_norm)
+  support_x, support_y, query_x, query_y = task = random_task()
+  fast = {}
+  for meta_gradient in ("exact", "authors_tf1"):
+    fast[meta_gradient] = meta_learner.adapt(model, model.params, support_x, support_y, 0.1, 3, 2,
+                                             SEED, meta_gradient)
+  for name in model.params:
+    np.testing.assert_array_equal(fast["exact"][name].numpy(), fast["authors_tf1"][name].numpy())
+  grads = {}
+  for meta_gradient in ("exact", "authors_tf1"):
+    learner = learner_for(model, meta_gradient)
+    loss, _, values = learner.task_gradients(episodes.Episode(*task), SEED)
+    grads[meta_gradient] = (float(loss), dict(zip(learner.variables_by_name, values)))
+  assert grads["exact"][0] == grads["authors_tf1"][0]
+  query_only = query_only_phi_gradients(model, task)
+  for name in model.phi:  # the second-order path of phi is shortened, not cut
+    authors = grads["authors_tf1"][1][name].numpy()
+    assert not np.allclose(authors, grads["exact"][1][name].numpy(), rtol=1e-3), name
+    if not name.startswith("head/"):
+      assert not np.allclose(authors, query_only[name].numpy(), rtol=1e-3), name
