@@ -4,8 +4,9 @@
 
 Loads --savedir/saved_model with plain TensorFlow (not the Python model class),
 draws --n_test_iters seeded episodes of the run's way/shot/query from the
-meta-test classes, adapts with S = --n_test_mc_samp noise samples, prints
-`accuracy: XX.XX +- Y.YY` (95% interval 1.96 * std / sqrt(n)) and writes JSON.
+meta-test classes, adapts with S noise samples (the run's, 30 in the paper),
+prints `accuracy: XX.XX +- Y.YY` (95% interval 1.96 * std / sqrt(n)) and writes
+JSON with the per-episode accuracies and the run's whole config.
 """
 import json
 import os
@@ -15,19 +16,21 @@ import time
 from absl import app
 from absl import flags
 
+from metadropout_tf import console  # before TensorFlow loads
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
 import tensorflow as tf
 
 from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
 from metadropout_tf import evaluation
+from metadropout_tf import files
 
 flags.DEFINE_string("savedir", None, "a training run's directory (holds saved_model/)")
 flags.DEFINE_string("data_dir", None, "the benchmark's official files (default ../shared/datasets/<dataset>)")
 flags.DEFINE_string("cache_dir", ".cache", "where processed arrays are cached")
 flags.DEFINE_string("split", "test", "meta-test classes (Omniglot: test, or val)")
 flags.DEFINE_integer("n_test_iters", 1000, "meta-test episodes")
-flags.DEFINE_integer("n_test_mc_samp", 30, "noise samples S of the inner loss")
+flags.DEFINE_integer("n_test_mc_samp", None, "noise samples S of the inner loss (default: the run's)")
 flags.DEFINE_integer("shot", None, "support examples per class (default: the run's)")
 flags.DEFINE_integer("query", None, "query examples per class (default: the run's)")
 flags.DEFINE_integer("seed", 0, "fixes the set of episodes and the noise")
@@ -36,27 +39,42 @@ flags.mark_flag_as_required("savedir")
 FLAGS = flags.FLAGS
 
 
-def evaluate():
-  path = os.path.join(FLAGS.savedir, "saved_model")
+def load_saved_model(path):
+  """The SavedModel and its run's RunConfig; one clear error if it is missing or damaged."""
   if not os.path.isdir(path):
     raise config_lib.ConfigError(f"no SavedModel at {path}: train.py exports one when it finishes")
-  config_lib.EpisodeConfig(1, FLAGS.shot or 1, FLAGS.query or 1, 1)  # validates the counts
-  if FLAGS.n_test_iters <= 0 or FLAGS.n_test_mc_samp <= 0:
-    raise config_lib.ConfigError("--n_test_iters and --n_test_mc_samp must be positive")
-  model = tf.saved_model.load(path)
-  run = json.loads(model.config_json.numpy().decode())
-  dataset = run["run"]["dataset"]
-  episode_config = config_lib.EpisodeConfig(
-      run["episodes"]["num_ways"], FLAGS.shot or run["episodes"]["num_shots"],
-      FLAGS.query or run["episodes"]["num_queries"], 1)
-  data_dir = FLAGS.data_dir or os.path.join("..", "shared", "datasets", dataset)
-  images = datasets.load(dataset, data_dir, FLAGS.split, FLAGS.cache_dir)
+  try:
+    model = tf.saved_model.load(path)
+    run_config = config_lib.RunConfig.from_dict(json.loads(model.config_json.numpy().decode()))
+  except (OSError, ValueError, KeyError, AttributeError, tf.errors.OpError) as error:
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+    raise config_lib.ConfigError(f"the SavedModel at {path} is damaged ({reason}): rerun the "
+                                 "run's train.py command to export it again") from None
+  return model, run_config
 
-  num_samples = tf.constant(FLAGS.n_test_mc_samp, tf.int32)
+
+def evaluate():
+  output = FLAGS.output or os.path.join(FLAGS.savedir, f"meta_test_{FLAGS.split}.json")
+  try:
+    files.check_writable(output)
+  except OSError as error:
+    raise config_lib.ConfigError(f"cannot write --output {output}: {error}") from None
+  if FLAGS.n_test_iters <= 0:
+    raise config_lib.ConfigError(f"--n_test_iters must be positive, got {FLAGS.n_test_iters}")
+  model, run_config = load_saved_model(os.path.join(FLAGS.savedir, "saved_model"))
+  trained = run_config.episodes
+  episode_config = config_lib.EpisodeConfig(
+      trained.num_ways, FLAGS.shot or trained.num_shots, FLAGS.query or trained.num_queries, 1)
+  num_samples = FLAGS.n_test_mc_samp or run_config.meta.num_test_mc_samples
+  if num_samples <= 0:
+    raise config_lib.ConfigError(f"--n_test_mc_samp must be positive, got {num_samples}")
+  data_dir = FLAGS.data_dir or os.path.join("..", "shared", "datasets", run_config.dataset)
+  images = datasets.load(run_config.dataset, data_dir, FLAGS.split, FLAGS.cache_dir)
+
   def predict(support_images, support_labels, query_images, index):
     seed = tf.stack([tf.constant(FLAGS.seed, tf.int64), index])
     return model.adapt_and_predict_seeded(support_images, support_labels, query_images, seed,
-                                          num_samples)
+                                          tf.constant(num_samples, tf.int32))
 
   start = time.perf_counter()
   def progress(done, accuracies):
@@ -69,16 +87,15 @@ def evaluate():
   print(f"accuracy: {results['accuracy']:.2f} +- {results['ci95']:.2f}")
   results.update(savedir=FLAGS.savedir, split=FLAGS.split, way=episode_config.num_ways,
                  shot=episode_config.num_shots, query=episode_config.num_queries,
-                 n_test_mc_samp=FLAGS.n_test_mc_samp, seed=FLAGS.seed)
-  output = FLAGS.output or os.path.join(FLAGS.savedir, f"meta_test_{FLAGS.split}.json")
-  with open(output, "w") as f:
-    json.dump(results, f, indent=1)
+                 n_test_mc_samp=num_samples, seed=FLAGS.seed, config=run_config.to_dict())
+  files.write_json(output, results)
   print(f"wrote {output}")
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
+  console.quiet_python_loggers()
   try:
     evaluate()
   except config_lib.ConfigError as error:

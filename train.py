@@ -2,27 +2,26 @@
 
   python train.py --flagfile=presets/omniglot_20way_1shot.cfg --savedir=runs/omni20w1s
 
-Rerunning the same command resumes from the latest checkpoint in --savedir.
-Flag names follow the authors' main.py, so their run files translate one to one.
+Flags -> a `RunConfig` (what defines the run) and a `Schedule` (how long, how often) ->
+`training.train`. Rerunning the same command resumes from the newest good checkpoint in
+--savedir. Flag names follow the authors' main.py, so their run files translate one to one.
 """
 import os
 import sys
-import time
 
 from absl import app
 from absl import flags
 
+from metadropout_tf import console  # before TensorFlow loads
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
-import tensorflow as tf
 
 from metadropout_tf import config as config_lib
+from metadropout_tf import checkpoints
 from metadropout_tf import datasets
-from metadropout_tf import episodes
-from metadropout_tf import evaluation
-from metadropout_tf import export
-from metadropout_tf import meta_learner
-from metadropout_tf import network
+from metadropout_tf import devices
+from metadropout_tf import files
 from metadropout_tf import noise
+from metadropout_tf import training
 
 flags.DEFINE_string("savedir", None, "run directory: config, checkpoints, TensorBoard logs, SavedModel")
 flags.DEFINE_enum("dataset", "omniglot", list(datasets.DATASETS), "benchmark")
@@ -51,6 +50,11 @@ flags.DEFINE_enum("meta_gradient", "exact", list(config_lib.META_GRADIENTS),
                   "exact (the paper's equations), authors_tf1 (what the authors' TF 1.12 code "
                   "computed: no second order through batch norm's backward) or first_order")
 flags.DEFINE_boolean("first_order", False, "alias of --meta_gradient=first_order")
+flags.DEFINE_enum("strategy", "default", list(config_lib.STRATEGIES),
+                  "default (one device), mirrored (the local GPUs, or --logical_cpus) or "
+                  "multi_worker (the hosts in TF_CONFIG)")
+flags.DEFINE_integer("logical_cpus", 0, "split the CPU into this many logical devices, to run "
+                     "--strategy=mirrored without GPUs (0: no split)")
 flags.DEFINE_integer("seed", 0, "drives every random draw: episodes, noise, initial weights")
 flags.DEFINE_integer("save_freq", 500, "checkpoint every this many meta-iterations")
 flags.DEFINE_integer("log_freq", 50, "progress line and TensorBoard scalars every this many iterations")
@@ -59,7 +63,9 @@ flags.DEFINE_integer("n_eval_episodes", 100, "episodes of each periodic held-out
 flags.mark_flag_as_required("savedir")
 FLAGS = flags.FLAGS
 
-EVAL_SEED_OFFSET = 1_000_003  # periodic evaluation episodes never share seeds with training
+
+def data_dir():
+  return FLAGS.data_dir or os.path.join("..", "shared", "datasets", FLAGS.dataset)
 
 
 def meta_gradient_from_flags():
@@ -71,136 +77,52 @@ def meta_gradient_from_flags():
   return "first_order"
 
 
-def configs_from_flags():
-  noise_name = "none" if FLAGS.maml else FLAGS.noise
+def noise_from_flags():
+  if FLAGS.maml and FLAGS["noise"].present and FLAGS.noise != "none":
+    raise config_lib.ConfigError(f"--maml means --noise=none, but --noise={FLAGS.noise} was given: "
+                                 "pass one of them")
+  return "none" if FLAGS.maml else FLAGS.noise
+
+
+def run_config_from_flags(fingerprint=""):
   channels, size, filters = datasets.DATASETS[FLAGS.dataset]
-  return dict(
-      model=config_lib.ModelConfig(image_size=size, image_channels=channels, num_filters=FLAGS.num_filters or filters,
-                                   num_ways=FLAGS.way, noise=noise_name,
-                                   batch_norm=FLAGS.batch_norm, logit_noise=FLAGS.logit_noise),
+  return config_lib.RunConfig(
+      model=config_lib.ModelConfig(image_size=size, image_channels=channels,
+                                   num_filters=FLAGS.num_filters or filters, num_ways=FLAGS.way,
+                                   noise=noise_from_flags(), batch_norm=FLAGS.batch_norm,
+                                   logit_noise=FLAGS.logit_noise),
       meta=config_lib.MetaConfig(inner_lr=FLAGS.inner_lr, num_inner_steps=FLAGS.n_steps,
                                  num_mc_samples=FLAGS.n_train_mc_samp,
                                  num_test_mc_samples=FLAGS.n_test_mc_samp, meta_lr=FLAGS.meta_lr,
-                                 meta_gradient=meta_gradient_from_flags(),
-                                 meta_sgd=FLAGS.meta_sgd),
-      episodes=config_lib.EpisodeConfig(FLAGS.way, FLAGS.shot, FLAGS.query, FLAGS.metabatch))
+                                 meta_gradient=meta_gradient_from_flags(), meta_sgd=FLAGS.meta_sgd),
+      episodes=config_lib.EpisodeConfig(FLAGS.way, FLAGS.shot, FLAGS.query, FLAGS.metabatch),
+      dataset=FLAGS.dataset, data_fingerprint=fingerprint, train_split=FLAGS.train_split,
+      eval_split=FLAGS.eval_split, seed=FLAGS.seed, strategy=FLAGS.strategy)
 
 
-def run_config(configs):
-  """Everything a later evaluate.py needs to know about this run."""
-  return {**{k: config_lib.dataclasses.asdict(v) for k, v in configs.items()},
-          "run": {"dataset": FLAGS.dataset, "seed": FLAGS.seed, "train_split": FLAGS.train_split,
-                  "n_train_iters": FLAGS.n_train_iters}}
-
-
-def write_config(savedir, configs):
-  """Saves the run's config; a resumed run must have the same settings.
-
-  A setting that an older version did not write counts as its default.
-  """
-  path = os.path.join(savedir, "config.json")
-  config_lib.save(path + ".new", **configs)
-  if os.path.exists(path):
-    new = config_lib.load(path + ".new")
-    old = {group: {**config_lib.dataclasses.asdict(type(configs[group])()), **values}
-           for group, values in config_lib.load(path).items()}
-    if old != new:
-      os.remove(path + ".new")
-      changed = sorted(f"{group}.{key}" for group in new for key in new[group]
-                       if old.get(group, {}).get(key) != new[group][key])
-      raise config_lib.ConfigError(
-          f"{savedir} holds a run with other settings ({', '.join(changed)}): "
-          "rerun with its settings to resume, or use a new --savedir")
-  os.replace(path + ".new", path)
-
-
-def train(configs):
-  savedir = FLAGS.savedir
-  os.makedirs(savedir, exist_ok=True)
-  write_config(savedir, configs)
-  data_dir = FLAGS.data_dir or os.path.join("..", "shared", "datasets", FLAGS.dataset)
-  train_images = datasets.load(FLAGS.dataset, data_dir, FLAGS.train_split, FLAGS.cache_dir)
-  episodes.check_fits(configs["episodes"], train_images.shape)
-  eval_images = (datasets.load(FLAGS.dataset, data_dir, FLAGS.eval_split, FLAGS.cache_dir)
-                 if FLAGS.eval_freq else None)
-
-  model = network.Conv4(configs["model"], seed=FLAGS.seed)
-  learner = meta_learner.MetaLearner(model, configs["meta"], configs["episodes"], seed=FLAGS.seed)
-  step_var = tf.Variable(0, dtype=tf.int64, name="step")
-  # The weights by their stable names ("conv1/kernel", ...; Meta-SGD's "conv1/kernel/inner_lr"),
-  # the Adam state and the step.
-  # Every random draw is a function of (--seed, step), so the step is the RNG state.
-  checkpoint = tf.train.Checkpoint(weights=learner.params, optimizer=learner.optimizer, step=step_var)
-  manager = tf.train.CheckpointManager(checkpoint, os.path.join(savedir, "checkpoints"),
-                                       max_to_keep=3)
-  if manager.latest_checkpoint:
-    checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    print(f"resumed from {manager.latest_checkpoint} at step {int(step_var)}", flush=True)
-  start = int(step_var)
-  if start > FLAGS.n_train_iters:
-    raise config_lib.ConfigError(
-        f"{savedir} holds a run at step {start}, beyond --n_train_iters={FLAGS.n_train_iters}: "
-        "raise --n_train_iters or use a new --savedir")
-
-  writer = tf.summary.create_file_writer(os.path.join(savedir, "logs"))
-  with writer.as_default():
-    tf.summary.text("config", "```\n" + open(os.path.join(savedir, "config.json")).read() + "\n```", 0)
-
-  total = FLAGS.n_train_iters
-  batches = episodes.episode_dataset(train_images, configs["episodes"], FLAGS.seed,
-                                     start_step=start, num_steps=max(total - start, 0))
-  timer_start, timer_step, losses, accs = time.perf_counter(), start, [], []
-  for step, batch in batches:
-    step = int(step)
-    loss, acc, finite = learner.train_step(batch, step)
-    if not finite:
-      raise FloatingPointError(
-          f"non-finite meta-loss or gradient at step {step}; the update was skipped and the last "
-          f"good checkpoint ({manager.latest_checkpoint}) kept: lower --meta_lr or --inner_lr")
-    step_var.assign(step + 1)
-    losses.append(loss)
-    accs.append(acc)
-    done = step + 1
-    if done % FLAGS.log_freq == 0 or done == total:
-      rate = (done - timer_step) / (time.perf_counter() - timer_start)
-      eta = (total - done) / rate
-      print(f"step {done}/{total}  meta-train loss {sum(losses) / len(losses):.4f}  "
-            f"acc {100 * sum(accs) / len(accs):.2f}%  {rate:.2f} it/s  ETA {eta / 60:.1f} min",
-            flush=True)
-      with writer.as_default(step=done):
-        tf.summary.scalar("meta_train/loss", sum(losses) / len(losses))
-        tf.summary.scalar("meta_train/accuracy", 100 * sum(accs) / len(accs))
-        tf.summary.scalar("meta_train/iterations_per_second", rate)
-      timer_start, timer_step, losses, accs = time.perf_counter(), done, [], []
-    if done % FLAGS.save_freq == 0:
-      manager.save(checkpoint_number=done)
-    if FLAGS.eval_freq and done % FLAGS.eval_freq == 0:
-      held_out(learner, eval_images, configs, writer, done)
-  if int(step_var) != (int(manager.latest_checkpoint.rsplit("-", 1)[1])
-                       if manager.latest_checkpoint else -1):
-    manager.save(checkpoint_number=int(step_var))
-  path = os.path.join(savedir, "saved_model")
-  export.save(model, learner.params, configs["meta"], run_config(configs), path)
-  print(f"exported SavedModel to {path}")
-
-
-def held_out(learner, images, configs, writer, step):
-  """Accuracy on held-out classes (the same seeded episodes every time)."""
-  results = evaluation.meta_test(
-      lambda s, l, q, i: learner.predict_task(s, l, q, i + EVAL_SEED_OFFSET),
-      images, configs["episodes"], FLAGS.n_eval_episodes, FLAGS.seed + EVAL_SEED_OFFSET)
-  print(f"step {step}  held-out ({FLAGS.eval_split}) accuracy {results['accuracy']:.2f} "
-        f"+- {results['ci95']:.2f}% over {results['num_episodes']} episodes", flush=True)
-  with writer.as_default(step=step):
-    tf.summary.scalar(f"held_out_{FLAGS.eval_split}/accuracy", results["accuracy"])
+def schedule_from_flags():
+  return training.Schedule(num_iterations=FLAGS.n_train_iters, save_every=FLAGS.save_freq,
+                           log_every=FLAGS.log_freq, eval_every=FLAGS.eval_freq,
+                           num_eval_episodes=FLAGS.n_eval_episodes)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
+  console.quiet_python_loggers()
   try:
-    train(configs_from_flags())
-  except (config_lib.ConfigError, FloatingPointError) as error:
+    schedule = schedule_from_flags()
+    run_config_from_flags()  # settings are checked before the data is read
+    if FLAGS.logical_cpus:
+      devices.split_cpu(FLAGS.logical_cpus)
+    fingerprint = datasets.fingerprint(FLAGS.dataset, data_dir())
+    training.train(run_config_from_flags(fingerprint), FLAGS.savedir, schedule, data_dir(),
+                   FLAGS.cache_dir)
+  except training.Interrupted as interrupted:
+    print(f"error: {interrupted}", file=sys.stderr)
+    sys.exit(128 + interrupted.signum)
+  except (config_lib.ConfigError, training.TrainingError, checkpoints.NoUsableCheckpointError,
+          files.LockedError) as error:
     sys.exit(f"error: {error}")
 
 

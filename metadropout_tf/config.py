@@ -4,8 +4,10 @@ Library code takes these dataclasses; only the CLIs read flags.
 """
 import dataclasses
 import json
+import math
 import os
 
+from metadropout_tf import files
 from metadropout_tf import noise as noise_lib
 
 BATCH_NORM_MODES = ("transductive", "support")
@@ -108,21 +110,90 @@ class EpisodeConfig:
 
 
 def _require_positive(config, *names):
+  """Each named field must be a finite number above zero (inf and nan are refused too)."""
   for name in names:
     value = getattr(config, name)
-    if not value > 0:
-      raise ConfigError(f"{name} must be positive, got {value}")
+    if not (value > 0 and math.isfinite(value)):
+      kind = "finite number" if isinstance(value, float) else "integer"
+      raise ConfigError(f"{name} must be a positive {kind}, got {value}")
 
 
-def save(path, **configs):
-  """Writes the named configs as one JSON file."""
-  with open(path, "w") as f:
-    json.dump({k: dataclasses.asdict(v) for k, v in configs.items()}, f, indent=2, sort_keys=True)
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+  """Every setting that defines a training run, saved whole as `config.json` in its directory.
+
+  A run directory is resumed only with the same RunConfig; how long and how
+  often to log or save (`training.Schedule`) may change between resumes.
+
+  Attributes:
+    dataset: benchmark name, a key of `datasets.DATASETS`.
+    data_fingerprint: identity of the data files read (split lists, archive names and sizes),
+      so that a resume against other data is refused; moving the same files is fine.
+    train_split / eval_split: meta-train classes / classes of the periodic held-out accuracy.
+    seed: the one seed every random stream derives from (`rng.Streams`).
+    strategy: "default" (one device), "mirrored" (local GPUs or logical CPUs) or
+      "multi_worker" (hosts named by TF_CONFIG).
+  """
+  model: ModelConfig = ModelConfig()
+  meta: MetaConfig = MetaConfig()
+  episodes: EpisodeConfig = EpisodeConfig()
+  dataset: str = "omniglot"
+  data_fingerprint: str = ""
+  train_split: str = "trainval"
+  eval_split: str = "test"
+  seed: int = 0
+  strategy: str = "default"
+
+  def __post_init__(self):
+    if self.strategy not in STRATEGIES:
+      raise ConfigError(f"unknown strategy {self.strategy!r}: choose one of {STRATEGIES}")
+    if self.model.num_ways != self.episodes.num_ways:
+      raise ConfigError(f"the head has {self.model.num_ways} classes but tasks have "
+                        f"{self.episodes.num_ways}: they must be equal")
+
+  def to_dict(self):
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_dict(cls, values):
+    """The inverse of `to_dict`; a field it lacks or does not know is a ConfigError."""
+    nested = {"model": ModelConfig, "meta": MetaConfig, "episodes": EpisodeConfig}
+    try:
+      return cls(**{k: nested[k](**v) if k in nested else v for k, v in values.items()})
+    except TypeError as error:
+      raise ConfigError(f"not a config of this version ({error})") from None
+
+  def differences(self, other):
+    """Dotted names of the settings that differ from `other`'s, e.g. ["meta.inner_lr", "seed"]."""
+    mine, theirs = _flatten(self.to_dict()), _flatten(other.to_dict())
+    return sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
+
+
+def _flatten(values, prefix=""):
+  flat = {}
+  for key, value in values.items():
+    if isinstance(value, dict):
+      flat.update(_flatten(value, f"{prefix}{key}."))
+    else:
+      flat[f"{prefix}{key}"] = value
+  return flat
+
+
+def save(path, run_config):
+  """Writes the RunConfig as JSON, atomically."""
+  files.write_json(path, run_config.to_dict())
 
 
 def load(path):
-  """Reads what `save` wrote, as a dict of plain dicts."""
+  """Reads the RunConfig that `save` wrote; a missing or damaged file is a ConfigError."""
   if not os.path.exists(path):
     raise ConfigError(f"no config at {path}: is this a training run's --savedir?")
-  with open(path) as f:
-    return json.load(f)
+  try:
+    with open(path) as f:
+      values = json.load(f)
+  except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    raise ConfigError(f"{path} is damaged ({error}): restore it or use a new --savedir") from None
+  return RunConfig.from_dict(values)

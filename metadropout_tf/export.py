@@ -37,8 +37,7 @@ def build_module(model, params, meta_config, run_config):
   @tf.function(input_signature=task_specs + [tf.TensorSpec([2], tf.int64, name="seed"),
                                              tf.TensorSpec([], tf.int32, name="num_samples")])
   def adapt_and_predict_seeded(support_images, support_labels, query_images, seed, num_samples):
-    tf.debugging.assert_less(support_labels, ways, f"support_labels must be in 0..{ways - 1}")
-    tf.debugging.assert_non_negative(support_labels, "support_labels must be non-negative")
+    check_task(support_images, support_labels, query_images, num_samples, ways)
     params = dict(zip(names, module.weights))
     return meta_learner.adapt_and_predict(model, params, meta_config, support_images,
                                           support_labels, query_images, seed, num_samples)
@@ -52,6 +51,27 @@ def build_module(model, params, meta_config, run_config):
   module.adapt_and_predict_seeded = adapt_and_predict_seeded
   module.adapt_and_predict = adapt_and_predict
   return module
+
+
+def check_task(support_images, support_labels, query_images, num_samples, ways):
+  """Refuses a task the model cannot answer for, rather than answering it wrongly.
+
+  One NaN pixel would silently shift every query's probabilities (batch norm
+  mixes the batch), and a class without support examples cannot be learned.
+  """
+  num_support = tf.shape(support_images)[0]
+  tf.debugging.assert_positive(num_support, "the support set is empty: give at least one "
+                               f"example of each of the {ways} classes")
+  tf.debugging.assert_equal(tf.shape(support_labels)[0], num_support,
+                            "support_labels must have one label per support image")
+  tf.debugging.assert_less(support_labels, ways, f"support_labels must be in 0..{ways - 1}")
+  tf.debugging.assert_non_negative(support_labels, "support_labels must be non-negative")
+  shown = tf.reduce_any(tf.equal(support_labels[:, None], tf.range(ways)[None]), axis=0)
+  tf.debugging.assert_equal(tf.reduce_all(shown), True, "the support set must show every class "
+                            f"0..{ways - 1} (the model was trained for {ways}-way tasks)")
+  tf.debugging.assert_all_finite(support_images, "support_images hold NaN or Inf pixels")
+  tf.debugging.assert_all_finite(query_images, "query_images hold NaN or Inf pixels")
+  tf.debugging.assert_positive(num_samples, "num_samples (S) must be at least 1")
 
 
 def save(model, params, meta_config, run_config, path):

@@ -113,19 +113,25 @@ class MetaLearner(tf.Module):
   Every function is a `tf.function` with an input signature fixed by the
   episode config, so each is traced once. Randomness is a pure function of
   (seed, step): noise uses stateless ops, so a resumed run redraws the same noise.
+  Under a `tf.distribute` strategy (the model built in its scope) each replica
+  computes its share of the meta-batch's tasks; task t keeps its own random
+  stream, so the numbers do not depend on the replica count.
   """
 
-  def __init__(self, model, meta_config, episode_config, seed=0):
+  def __init__(self, model, meta_config, episode_config, seed=0, strategy=None):
     super().__init__()
     self.model = model
     self.meta_config = meta_config
     self.episode_config = episode_config
     self.seed = seed
-    self.inner_lrs = inner_learning_rates(model, meta_config)
-    self.variables_by_name = {**model.named_variables(), **self.inner_lrs}
-    self.optimizer = keras.optimizers.Adam(meta_config.meta_lr, epsilon=1e-8,
-                                           clipvalue=meta_config.grad_clip)
-    self.optimizer.build(list(self.variables_by_name.values()))
+    self.strategy = strategy or tf.distribute.get_strategy()
+    with self.strategy.scope():
+      self.inner_lrs = inner_learning_rates(model, meta_config)
+      self.variables_by_name = {**model.named_variables(), **self.inner_lrs}
+      # Clipped here, not by Keras' clipvalue: Keras clips each replica's part
+      # before summing them, and the paper clips the meta-gradient itself.
+      self.optimizer = keras.optimizers.Adam(meta_config.meta_lr, epsilon=1e-8)
+      self.optimizer.build(list(self.variables_by_name.values()))
     image_shape = model.config.image_shape
     batch_spec = episodes_lib.episode_spec(episode_config, image_shape, batched=True)
     task_spec = episodes_lib.episode_spec(episode_config, image_shape, batched=False)
@@ -156,7 +162,14 @@ class MetaLearner(tf.Module):
     return loss, accuracy(logits, task.query_labels), grads
 
   def _meta_gradients(self, batch, step):
-    """Mean query loss, accuracy and meta-gradient over a meta-batch of tasks.
+    """Mean query loss, accuracy and meta-gradient over a meta-batch, and whether all are finite."""
+    per_replica = self.strategy.run(self._replica_gradients, args=(batch, step))
+    loss, acc, grads = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads + [loss]])
+    return loss, acc, grads, finite
+
+  def _replica_gradients(self, batch, step):
+    """This replica's tasks' loss, accuracy and meta-gradient, summed and divided by B.
 
     A `tf.while_loop` over the tasks rather than a Python loop: the graph holds
     one copy of a task's second-order computation, which traces in less than
@@ -164,6 +177,9 @@ class MetaLearner(tf.Module):
     """
     step_seed = rng.step_seed(self.seed, step)
     num_tasks = self.episode_config.meta_batch_size
+    context = tf.distribute.get_replica_context()
+    share = num_tasks // context.num_replicas_in_sync
+    first = tf.cast(context.replica_id_in_sync_group, tf.int32) * share
 
     def add_task(t, loss, acc, grads):
       task = tf.nest.map_structure(lambda x: x[t], batch)
@@ -171,22 +187,37 @@ class MetaLearner(tf.Module):
       return t + 1, loss + task_loss, acc + task_acc, [a + b for a, b in zip(grads, task_grads)]
 
     dtype = tf.as_dtype(self.model.dtype)
-    start = (tf.constant(0), tf.zeros([], dtype), tf.zeros([]),
+    start = (first, tf.zeros([], dtype), tf.zeros([]),
              [tf.zeros(v.shape, v.dtype) for v in self.variables_by_name.values()])
-    _, loss, acc, grads = tf.while_loop(lambda t, *_: t < num_tasks, add_task, start)
-    loss, acc, grads = loss / num_tasks, acc / num_tasks, [g / num_tasks for g in grads]
-    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads + [loss]])
-    return loss, acc, grads, finite
+    _, loss, acc, grads = tf.while_loop(lambda t, *_: t < first + share, add_task, start)
+    return loss / num_tasks, acc / num_tasks, [g / num_tasks for g in grads]
 
   def _apply_gradients(self, grads):
-    """One Adam step on the meta-weights; gradients clipped elementwise (optimizer clipvalue)."""
-    self.optimizer.apply_gradients(zip(grads, self.variables_by_name.values()))
+    """One Adam step on the meta-weights, the meta-gradient clipped elementwise.
+
+    Returns whether every weight is still finite afterwards.
+    """
+    clip = self.meta_config.grad_clip
+    clipped = [tf.clip_by_value(g, -clip, clip) for g in grads]
+
+    def update(clipped):  # Keras sums the replicas' gradients: each passes an equal share
+      share = 1.0 / tf.distribute.get_replica_context().num_replicas_in_sync
+      self.optimizer.apply_gradients(zip([g * share for g in clipped],
+                                         self.variables_by_name.values()))
+
+    self.strategy.run(update, args=(clipped,))
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v.value))
+                          for v in self.variables_by_name.values()])
 
   def train_step(self, batch, step):
-    """Returns (loss, accuracy, finite); the update is skipped if not finite."""
+    """Returns (loss, accuracy, finite).
+
+    A non-finite meta-gradient is not applied; `finite` is also False when the
+    update made a weight non-finite (the caller must then not save them).
+    """
     loss, acc, grads, finite = self.meta_gradients(batch, tf.constant(step, tf.int64))
     if finite:
-      self.apply_gradients(grads)
+      finite = self.apply_gradients(grads)
     return float(loss), float(acc), bool(finite)
 
   def _predict_task(self, support_images, support_labels, query_images, seed_index):

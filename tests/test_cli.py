@@ -10,21 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import CACHE_DIR, OMNIGLOT_DIR, ROOT
-
-TINY = ["--way=5", "--shot=1", "--query=3", "--metabatch=2", "--n_steps=1", "--num_filters=4",
-        "--eval_freq=0", "--log_freq=1", f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}"]
-
-
-def run(script, *args, timeout=600):
-  return subprocess.run([sys.executable, os.path.join(ROOT, script), *args], cwd=ROOT,
-                        capture_output=True, text=True, timeout=timeout)
-
-
-def checkpoint_values(savedir):
-  reader = tf.train.load_checkpoint(os.path.join(savedir, "checkpoints"))
-  return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
-          if k.startswith(("weights/", "optimizer/", "step/"))}
+from conftest import CACHE_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run
 
 
 def test_train_export_evaluate(tmp_path):
@@ -84,16 +70,18 @@ def test_changed_settings_do_not_silently_resume(tmp_path):
   assert "holds a run at step 1, beyond --n_train_iters=0" in result.stderr.strip().splitlines()[-1]
 
 
-def last_line(result):
-  return result.stderr.strip().splitlines()[-1]
-
-
 @pytest.mark.parametrize("args, message", [
     (["--data_dir=/nonexistent"], "error: data directory /nonexistent does not exist"),
     (["--shot=10", "--query=11"], "error: shot + query = 21 exceeds the 20 examples per class"),
     (["--way=5000"], "error: way 5000 is larger than the 4800 classes available"),
-    (["--metabatch=0"], "error: meta_batch_size must be positive"),
-    (["--inner_lr=-1"], "error: inner_lr must be positive"),
+    (["--metabatch=0"], "error: meta_batch_size must be a positive integer, got 0"),
+    (["--inner_lr=-1"], "error: inner_lr must be a positive finite number, got -1.0"),
+    (["--meta_lr=inf"], "error: meta_lr must be a positive finite number, got inf"),
+    (["--meta_lr=nan"], "error: meta_lr must be a positive finite number, got nan"),
+    (["--save_freq=0"], "error: save_every must be positive, got 0"),
+    (["--log_freq=0"], "error: log_every must be positive, got 0"),
+    (["--maml", "--noise=additive"], "error: --maml means --noise=none, but --noise=additive"),
+    (["--first_order", "--meta_gradient=authors_tf1"], "error: --first_order contradicts"),
 ])
 def test_bad_training_input_is_one_clear_line(tmp_path, args, message):
   result = run("train.py", f"--savedir={tmp_path / 'run'}", "--n_train_iters=1", *TINY, *args)
@@ -107,7 +95,7 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(
                "--meta_lr=1e12", *TINY)
   assert result.returncode != 0
   line = last_line(result)
-  assert line.startswith("error: non-finite meta-loss or gradient at step "), line
+  assert line.startswith("error: non-finite meta-loss, gradient or weights at step "), line
   step = int(line.split("at step ")[1].split(";")[0])
   kept = tf.train.latest_checkpoint(os.path.join(savedir, "checkpoints"))
   assert kept is None or int(kept.rsplit("-", 1)[1]) == step
@@ -153,12 +141,13 @@ def test_every_preset_parses_to_its_paper_row(monkeypatch):
     for name in names:
       train.FLAGS.unparse_flags()
       train.FLAGS(["train.py", f"--flagfile=presets/{folder}/{name}", "--savedir=unused"])
-      configs = train.configs_from_flags()
+      config = train.run_config_from_flags()
       variant = name[:-len(".cfg")]
       noise, meta_sgd = expected.get(variant, (variant, False))
-      assert (configs["model"].noise, configs["meta"].meta_sgd) == (noise, meta_sgd), name
-      assert configs["episodes"] == train.config_lib.EpisodeConfig(20, shots, 15, 8 if shots == 1 else 6)
-      assert configs["meta"].inner_lr == inner_lr and configs["model"].num_filters == 64
+      assert (config.model.noise, config.meta.meta_sgd) == (noise, meta_sgd), name
+      assert config.episodes == train.config_lib.EpisodeConfig(20, shots, 15, 8 if shots == 1 else 6)
+      assert config.meta.inner_lr == inner_lr and config.model.num_filters == 64
+      assert config.meta.meta_gradient == "exact"
 
 
 def test_comparison_script_counts_every_pair_of_the_committed_results():

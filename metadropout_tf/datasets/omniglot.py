@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import re
+import sys
 import zipfile
 
 import numpy as np
@@ -42,6 +43,28 @@ def load(data_dir, split, cache_dir):
                         "not in the Omniglot archives: check the split file and --data_dir")
     images[i, ..., 0] = np.rot90(characters[character], int(degrees) // 90, axes=(1, 2))
   return images, [name for _, name in names]
+
+
+def fingerprint(data_dir):
+  """Identity of the files a run reads: the split lists' text and each archive's size.
+
+  The same files elsewhere give the same value, so a moved data directory still resumes.
+  """
+  _require_data_dir(data_dir)
+  digest = hashlib.sha1()
+  for split in SPLITS:
+    path = split_path(data_dir, split)
+    if os.path.exists(path):
+      with open(path, "rb") as f:
+        digest.update(split.encode() + f.read())
+  for archive in ARCHIVES:
+    folder = os.path.join(data_dir, archive)
+    if os.path.isdir(folder):
+      count = sum(len(files) for _, _, files in os.walk(folder))
+      digest.update(f"{archive}/ {count} files".encode())
+    elif os.path.exists(folder + ".zip"):
+      digest.update(f"{archive}.zip {os.path.getsize(folder + '.zip')} bytes".encode())
+  return digest.hexdigest()[:16]
 
 
 def split_path(data_dir, split):
@@ -77,8 +100,12 @@ def load_characters(data_dir, cache_dir):
   key = hashlib.sha1(os.path.realpath(data_dir).encode()).hexdigest()[:10]
   cache = os.path.join(cache_dir, f"omniglot_{IMAGE_SIZE}px_v{CACHE_VERSION}_{key}.npz")
   if os.path.exists(cache):
-    with np.load(cache) as data:
-      return {key.replace("__", "/"): data[key] for key in data.files}
+    try:
+      with np.load(cache) as data:
+        return {key.replace("__", "/"): data[key] for key in data.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
+      print(f"warning: the cache {cache} is damaged ({type(error).__name__}); rebuilding it",
+            file=sys.stderr, flush=True)
   characters = {}
   for archive in ARCHIVES:
     for character, files in _read_archive(data_dir, archive).items():
@@ -87,7 +114,7 @@ def load_characters(data_dir, cache_dir):
                           f"{EXAMPLES_PER_CLASS}: the archive looks incomplete")
       characters[character] = np.stack([_preprocess(read()) for _, read in sorted(files)])
   os.makedirs(cache_dir, exist_ok=True)
-  tmp = cache + ".tmp.npz"
+  tmp = f"{cache}.tmp-{os.getpid()}.npz"  # written whole, then renamed into place
   np.savez(tmp, **{name.replace("/", "__"): x for name, x in characters.items()})
   os.replace(tmp, cache)
   return characters

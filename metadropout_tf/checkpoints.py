@@ -1,0 +1,83 @@
+"""Checkpoints found by listing the folder, restored newest-first, damaged ones skipped.
+
+TensorFlow's `checkpoint` index file is a convenience, not the truth: if it is
+deleted or garbled, `CheckpointManager` sees no checkpoint and training would
+silently restart at step 0 and overwrite the later ones. Here the `ckpt-N.index`
+files on disk decide; the newest that reads back completely wins, and the index
+file is rewritten to match before the manager reads it.
+"""
+import os
+import re
+import shutil
+import sys
+
+import tensorflow as tf
+
+PREFIX = "ckpt"
+_INDEX = re.compile(rf"^{PREFIX}-(\d+)\.index$")
+
+
+class NoUsableCheckpointError(RuntimeError):
+  """Checkpoints exist but none reads back: never restart silently over them."""
+
+
+def steps_on_disk(directory):
+  """The N of every `ckpt-N.index` in `directory`, newest first."""
+  if not os.path.isdir(directory):
+    return []
+  return sorted((int(m[1]) for m in map(_INDEX.match, os.listdir(directory)) if m), reverse=True)
+
+
+def restore_newest(checkpoint, directory, max_to_keep):
+  """Restores `checkpoint` from the newest readable `ckpt-N` and returns its manager.
+
+  Leftover `*_temp*` folders of an interrupted save are removed; a checkpoint
+  that fails to read (truncated, corrupt, missing shards, other variables) is
+  named in a warning, the previous one is tried, and once one reads the damaged
+  ones are moved into `damaged/`. Returns (manager, restored
+  path or None). Raises NoUsableCheckpointError if checkpoints exist and none reads.
+  """
+  os.makedirs(directory, exist_ok=True)
+  for name in os.listdir(directory):
+    if "_temp" in name:
+      shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+  steps = steps_on_disk(directory)
+  restored, failures = None, []
+  for step in steps:
+    path = os.path.join(directory, f"{PREFIX}-{step}")
+    try:
+      checkpoint.read(path).assert_existing_objects_matched()
+    except (tf.errors.OpError, ValueError, AssertionError) as error:
+      reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+      failures.append(step)
+      print(f"warning: checkpoint {path} is damaged ({reason}); trying the previous one",
+            file=sys.stderr, flush=True)
+      continue
+    restored = path
+    break
+  if steps and restored is None:
+    raise NoUsableCheckpointError(
+        f"none of the checkpoints in {directory} reads back (steps {failures}): "
+        "restore a good copy, or move them away to start over")
+  for step in failures:  # out of the way of the manager and of the save at that step
+    print(f"warning: moved the damaged ckpt-{step} to {_move_aside(directory, step)}",
+          file=sys.stderr, flush=True)
+  usable = [os.path.join(directory, f"{PREFIX}-{s}") for s in steps_on_disk(directory)[::-1]]
+  if usable:  # the manager reads the index file: make it say what is on disk
+    tf.compat.v1.train.update_checkpoint_state(directory, usable[-1],
+                                               all_model_checkpoint_paths=usable)
+  elif os.path.exists(os.path.join(directory, "checkpoint")):
+    os.remove(os.path.join(directory, "checkpoint"))
+  manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep,
+                                       checkpoint_name=PREFIX)
+  return manager, restored
+
+
+def _move_aside(directory, step):
+  """Moves the files of `ckpt-step` into directory/damaged/ (kept for inspection, out of the way)."""
+  damaged = os.path.join(directory, "damaged")
+  os.makedirs(damaged, exist_ok=True)
+  for name in os.listdir(directory):
+    if name.startswith(f"{PREFIX}-{step}."):
+      os.replace(os.path.join(directory, name), os.path.join(damaged, name))
+  return damaged

@@ -1,0 +1,118 @@
+"""Files a crash must not leave half-written, and the one-writer lock of a run directory.
+
+Everything is written under a temporary name in the same folder and renamed into
+place (a rename within one file system is atomic), so a reader sees the old
+file or the new one, never a part.
+"""
+import contextlib
+import json
+import os
+import shutil
+import socket
+import sys
+
+
+def write_text(path, text):
+  """Writes `text` to `path` atomically."""
+  temporary = f"{path}.tmp-{os.getpid()}"
+  with open(temporary, "w") as f:
+    f.write(text)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(temporary, path)
+
+
+def write_json(path, values):
+  write_text(path, json.dumps(values, indent=1, sort_keys=True) + "\n")
+
+
+def check_writable(path):
+  """Raises OSError now, not after an hour's work, if `path` cannot be written."""
+  folder = os.path.dirname(os.path.abspath(path))
+  if not os.path.isdir(folder):
+    raise OSError(f"folder {folder} does not exist")
+  if os.path.isdir(path):
+    raise OSError(f"{path} is a folder")
+  if not os.access(folder, os.W_OK):
+    raise OSError(f"folder {folder} is not writable")
+
+
+@contextlib.contextmanager
+def replaced_dir(path):
+  """Yields a temporary folder to fill; on success it replaces `path` whole.
+
+  A crash while filling leaves `path` as it was; the temporary folder is
+  removed on failure. Between the two renames at the end a crash can leave no
+  `path` at all, never a mix of old and new files.
+  """
+  temporary = f"{path}.tmp-{os.getpid()}"
+  shutil.rmtree(temporary, ignore_errors=True)
+  try:
+    yield temporary
+  except BaseException:
+    shutil.rmtree(temporary, ignore_errors=True)
+    raise
+  old = f"{path}.old-{os.getpid()}"
+  if os.path.exists(path):
+    os.replace(path, old)
+  os.replace(temporary, path)
+  shutil.rmtree(old, ignore_errors=True)
+
+
+class LockedError(RuntimeError):
+  """Another live process holds the run directory."""
+
+
+@contextlib.contextmanager
+def run_lock(folder):
+  """Holds `folder/lock` (this host and PID) while the block runs: one writer per run.
+
+  A lock whose process is gone (same host, dead PID) is taken over with a
+  warning; a live holder raises LockedError naming it.
+  """
+  path = os.path.join(folder, "lock")
+  me = f"{socket.gethostname()} {os.getpid()}"
+  while True:
+    try:
+      descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+      break
+    except FileExistsError:
+      holder = _read(path)
+      if holder is None:
+        continue  # released between our two calls
+      if not _is_dead(holder):
+        raise LockedError(f"{folder} is in use by process {holder} (host PID): wait for it, stop "
+                          f"it, or use another --savedir") from None
+      print(f"warning: taking over the stale lock of process {holder} in {folder}",
+            file=sys.stderr, flush=True)
+      with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+  with os.fdopen(descriptor, "w") as f:
+    f.write(me)
+  try:
+    yield
+  finally:
+    if _read(path) == me:
+      os.remove(path)
+
+
+def _read(path):
+  try:
+    with open(path) as f:
+      return f.read().strip()
+  except FileNotFoundError:
+    return None
+
+
+def _is_dead(holder):
+  """Whether the lock's process surely no longer runs (only knowable on this host)."""
+  host, _, pid = holder.rpartition(" ")
+  if host != socket.gethostname() or not pid.isdigit():
+    return not pid.isdigit()  # another host's lock is trusted; garbage is not
+  try:
+    os.kill(int(pid), 0)
+  except ProcessLookupError:
+    return True
+  except PermissionError:
+    return False
+  return False

@@ -1,0 +1,233 @@
+"""Meta-training as one call: run directory, checkpoints, the loop, the export.
+
+  training.train(run_config, savedir, schedule, data_dir, cache_dir)
+
+The run directory holds the whole `RunConfig` (`config.json`), the checkpoints
+(weights, Adam state, step: every random draw is a function of the seed and the
+step, so the step is the RNG state), TensorBoard logs and, at the end, the
+SavedModel. One process writes it at a time (`lock`); rerunning resumes from the
+newest checkpoint that reads back, and a run with other settings is refused.
+"""
+import dataclasses
+import os
+import signal
+import time
+
+import tensorflow as tf
+
+from metadropout_tf import checkpoints
+from metadropout_tf import config as config_lib
+from metadropout_tf import datasets
+from metadropout_tf import devices
+from metadropout_tf import episodes
+from metadropout_tf import evaluation
+from metadropout_tf import export
+from metadropout_tf import files
+from metadropout_tf import meta_learner
+from metadropout_tf import network
+
+CONFIG_FILE = "config.json"
+SAVED_MODEL = "saved_model"
+EVAL_SEED_OFFSET = 1_000_003  # periodic evaluation episodes never share seeds with training
+MAX_CHECKPOINTS = 3
+
+
+class TrainingError(RuntimeError):
+  """Training cannot go on; the message says why and what to do. Checkpoints are kept."""
+
+
+class Interrupted(TrainingError):
+  """SIGINT or SIGTERM: a checkpoint was saved at the interrupted step."""
+
+  def __init__(self, message, signum):
+    super().__init__(message)
+    self.signum = signum
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+  """How long and how often: free to change between resumes of a run."""
+  num_iterations: int = 40000
+  save_every: int = 500
+  log_every: int = 50
+  eval_every: int = 1000  # 0: never
+  num_eval_episodes: int = 100
+
+  def __post_init__(self):
+    for name in ("save_every", "log_every", "num_eval_episodes"):
+      if getattr(self, name) <= 0:
+        raise config_lib.ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+    for name in ("num_iterations", "eval_every"):
+      if getattr(self, name) < 0:
+        raise config_lib.ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
+
+
+def train(run_config, savedir, schedule, data_dir, cache_dir):
+  """Meta-trains (or resumes) the run in `savedir`, then exports its SavedModel; returns its path."""
+  strategy = devices.make_strategy(run_config.strategy)
+  replicas = strategy.num_replicas_in_sync
+  if run_config.episodes.meta_batch_size % replicas:
+    raise config_lib.ConfigError(
+        f"metabatch {run_config.episodes.meta_batch_size} does not split evenly over {replicas} "
+        "replicas: use a multiple of the replica count")
+  chief = devices.is_chief(strategy)
+  # Non-chief workers of multi_worker train alike but write into their own folder.
+  writing_dir = savedir if chief else os.path.join(savedir, f"worker-{strategy.cluster_resolver.task_id}")
+  os.makedirs(writing_dir, exist_ok=True)
+  with files.run_lock(writing_dir):
+    return _train_locked(run_config, writing_dir, schedule, data_dir, cache_dir, strategy, chief)
+
+
+def claim_run_dir(savedir, run_config):
+  """Writes `run_config` into `savedir`, or checks it equals the one there.
+
+  A directory without checkpoints has nothing to protect: a start that failed
+  early never blocks the corrected command.
+  """
+  path = os.path.join(savedir, CONFIG_FILE)
+  if os.path.exists(path) and checkpoints.steps_on_disk(os.path.join(savedir, "checkpoints")):
+    saved = config_lib.load(path)
+    changed = saved.differences(run_config)
+    if changed:
+      raise config_lib.ConfigError(
+          f"{savedir} holds a run with other settings ({', '.join(changed)}): rerun with its "
+          "settings to resume, or use a new --savedir")
+  config_lib.save(path, run_config)
+
+
+def _train_locked(run_config, savedir, schedule, data_dir, cache_dir, strategy, chief):
+  claim_run_dir(savedir, run_config)
+  train_images = datasets.load(run_config.dataset, data_dir, run_config.train_split, cache_dir)
+  episodes.check_fits(run_config.episodes, train_images.shape)
+  eval_images = (datasets.load(run_config.dataset, data_dir, run_config.eval_split, cache_dir)
+                 if schedule.eval_every else None)
+
+  with strategy.scope():
+    model = network.Conv4(run_config.model, seed=run_config.seed)
+  learner = meta_learner.MetaLearner(model, run_config.meta, run_config.episodes,
+                                     seed=run_config.seed, strategy=strategy)
+  with strategy.scope():
+    step_var = tf.Variable(0, dtype=tf.int64, name="step")
+  # The weights by their stable names ("conv1/kernel", ...; Meta-SGD's "conv1/kernel/inner_lr"),
+  # the Adam state and the step.
+  checkpoint = tf.train.Checkpoint(weights=learner.params, optimizer=learner.optimizer,
+                                   step=step_var)
+  manager, restored = checkpoints.restore_newest(
+      checkpoint, os.path.join(savedir, "checkpoints"), MAX_CHECKPOINTS)
+  start = int(step_var)
+  if restored:
+    print(f"resumed from {restored} at step {start}", flush=True)
+  if start > schedule.num_iterations:
+    raise config_lib.ConfigError(
+        f"{savedir} holds a run at step {start}, beyond --n_train_iters={schedule.num_iterations}: "
+        "raise --n_train_iters or use a new --savedir")
+
+  writer = tf.summary.create_file_writer(os.path.join(savedir, "logs"))
+  with writer.as_default():
+    tf.summary.text("config", "```\n" + open(os.path.join(savedir, CONFIG_FILE)).read() + "\n```",
+                    start)
+
+  def save(step):
+    if manager.latest_checkpoint != os.path.join(manager.directory, f"{checkpoints.PREFIX}-{step}"):
+      manager.save(checkpoint_number=step)
+
+  with _StopRequests() as stop:
+    _loop(learner, train_images, eval_images, run_config, schedule, writer, step_var, save,
+          strategy, stop)
+    if stop.signum:
+      done = int(step_var)
+      save(done)
+      raise Interrupted(f"interrupted at step {done}: saved a checkpoint in {manager.directory}; "
+                        "rerun the same command to resume", stop.signum)
+  save(int(step_var))
+  path = os.path.join(savedir, SAVED_MODEL)
+  if chief:
+    with files.replaced_dir(path) as temporary:
+      export.save(model, learner.params, run_config.meta, run_config.to_dict(), temporary)
+    print(f"exported SavedModel to {path}", flush=True)
+  return path
+
+
+def _loop(learner, train_images, eval_images, run_config, schedule, writer, step_var, save,
+          strategy, stop):
+  """Meta-trains up to `schedule.num_iterations`, or until `stop` holds a signal (then it
+  returns at the end of a whole step)."""
+  start, total = int(step_var), schedule.num_iterations
+  batches = episodes.episode_dataset(train_images, run_config.episodes, run_config.seed,
+                                     start_step=start, num_steps=max(total - start, 0))
+  first_line = f"devices: {devices.describe(strategy)}"
+  timer_start = timer_step = None
+  losses, accs = [], []
+  for step, batch in batches:
+    step = int(step)
+    loss, acc, finite = learner.train_step(batch, step)
+    if not finite:
+      raise TrainingError(
+          f"non-finite meta-loss, gradient or weights at step {step}; nothing from it was saved, "
+          "and every checkpoint on disk is finite: lower --meta_lr or --inner_lr")
+    done = step + 1
+    step_var.assign(done)
+    losses.append(loss)
+    accs.append(acc)
+    if timer_start is None:  # the first step traces: leave it out of the rate and the ETA
+      timer_start, timer_step = time.perf_counter(), done
+    if done % schedule.log_every == 0 or done == total:
+      elapsed = time.perf_counter() - timer_start
+      rate = (done - timer_step) / elapsed if done > timer_step else None
+      speed = f"{rate:.2f} it/s  ETA {(total - done) / rate / 60:.1f} min" if rate else "tracing"
+      print(f"step {done}/{total}  meta-train loss {sum(losses) / len(losses):.4f}  "
+            f"acc {100 * sum(accs) / len(accs):.2f}%  {speed}"
+            + (f"  ({first_line})" if first_line else ""), flush=True)
+      first_line = ""
+      with writer.as_default(step=done):
+        tf.summary.scalar("meta_train/loss", sum(losses) / len(losses))
+        tf.summary.scalar("meta_train/accuracy", 100 * sum(accs) / len(accs))
+        if rate:
+          tf.summary.scalar("meta_train/iterations_per_second", rate)
+      timer_start, timer_step, losses, accs = time.perf_counter(), done, [], []
+    if done % schedule.save_every == 0:
+      save(done)
+    if schedule.eval_every and done % schedule.eval_every == 0 and not stop.signum:
+      _held_out(learner, eval_images, run_config, schedule, writer, done, stop)
+    if stop.signum:
+      return
+
+
+def _held_out(learner, images, run_config, schedule, writer, step, stop):
+  """Accuracy on held-out classes (the same seeded episodes every time); a stop request
+  abandons it (it changes no state)."""
+  def check_stop(*_):
+    if stop.signum:
+      raise _Abandoned()
+
+  try:
+    results = evaluation.meta_test(
+        lambda s, l, q, i: learner.predict_task(s, l, q, i + EVAL_SEED_OFFSET),
+        images, run_config.episodes, schedule.num_eval_episodes,
+        run_config.seed + EVAL_SEED_OFFSET, on_episode=check_stop)
+  except _Abandoned:
+    return
+  print(f"step {step}  held-out ({run_config.eval_split}) accuracy {results['accuracy']:.2f} "
+        f"+- {results['ci95']:.2f}% over {results['num_episodes']} episodes", flush=True)
+  with writer.as_default(step=step):
+    tf.summary.scalar(f"held_out_{run_config.eval_split}/accuracy", results["accuracy"])
+
+
+class _Abandoned(Exception):
+  pass
+
+
+class _StopRequests:
+  """Records SIGINT (Ctrl-C) and SIGTERM instead of dying mid-step; `signum` is the last one."""
+
+  signum = None
+
+  def __enter__(self):
+    def record(signum, _):
+      self.signum = signum
+    self.previous = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
+    return self
+
+  def __exit__(self, *_):
+    for s, previous in self.previous.items():
+      signal.signal(s, previous)
