@@ -46,7 +46,8 @@ def load_saved_model(path):
   try:
     model = tf.saved_model.load(path)
     run_config = config_lib.RunConfig.from_dict(json.loads(model.config_json.numpy().decode()))
-  except (OSError, ValueError, KeyError, AttributeError, tf.errors.OpError) as error:
+  except Exception as error:  # pylint: disable=broad-except  (TF's loader raises OSError,
+    # ValueError, IndexError, OpError or a protobuf error by damage: each means "damaged")
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
     raise config_lib.ConfigError(f"the SavedModel at {path} is damaged ({reason}): rerun the "
                                  "run's train.py command to export it again") from None

@@ -47,7 +47,8 @@ def restore_newest(checkpoint, directory, max_to_keep):
     path = os.path.join(directory, f"{PREFIX}-{step}")
     try:
       checkpoint.read(path).assert_existing_objects_matched()
-    except (tf.errors.OpError, ValueError, AssertionError) as error:
+    except Exception as error:  # pylint: disable=broad-except  (TF's reader raises OpError,
+      # ValueError, AssertionError or IndexError by damage: any of them means "does not read")
       reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
       failures.append(step)
       print(f"warning: checkpoint {path} is damaged ({reason}); trying the previous one",

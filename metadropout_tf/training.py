@@ -106,8 +106,7 @@ def _train_locked(run_config, savedir, schedule, data_dir, cache_dir, strategy, 
     model = network.Conv4(run_config.model, seed=run_config.seed)
   learner = meta_learner.MetaLearner(model, run_config.meta, run_config.episodes,
                                      seed=run_config.seed, strategy=strategy)
-  with strategy.scope():
-    step_var = tf.Variable(0, dtype=tf.int64, name="step")
+  step_var = tf.Variable(0, dtype=tf.int64, name="step")  # host-side, not mirrored
   # The weights by their stable names ("conv1/kernel", ...; Meta-SGD's "conv1/kernel/inner_lr"),
   # the Adam state and the step.
   checkpoint = tf.train.Checkpoint(weights=learner.params, optimizer=learner.optimizer,

@@ -122,3 +122,14 @@ def test_split_naming_an_absent_class_is_refused(tmp_path, omniglot_test):
       "Angelic/character01/rot000\nKlingon/character99/rot090\n")
   with pytest.raises(config_lib.ConfigError, match=r"test.txt:2 names Klingon/character99"):
     omniglot.load(str(tmp_path), "test", CACHE_DIR)
+
+
+def test_a_damaged_cache_is_named_and_rebuilt(tmp_path, capsys):
+  from conftest import OMNIGLOT_DIR  # pylint: disable=import-outside-toplevel
+  first, _ = omniglot.load(OMNIGLOT_DIR, "test", str(tmp_path))
+  (cache,) = tmp_path.iterdir()
+  cache.write_bytes(b"not an npz archive")
+  again, _ = omniglot.load(OMNIGLOT_DIR, "test", str(tmp_path))
+  assert f"warning: the cache {cache} is damaged" in capsys.readouterr().err
+  np.testing.assert_array_equal(again, first)
+  assert [p.name for p in tmp_path.iterdir()] == [cache.name]  # rebuilt in place, no leftovers

@@ -58,3 +58,30 @@ def test_saved_model_refuses_labels_outside_the_way(exported):
   _, _, loaded, task = exported
   with pytest.raises(tf.errors.InvalidArgumentError, match="support_labels must be in 0..4"):
     loaded.adapt_and_predict(task.support_images, task.support_labels + 5, task.query_images)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("nan_query", "query_images hold NaN or Inf pixels"),
+    ("inf_support", "support_images hold NaN or Inf pixels"),
+    ("empty_support", "the support set is empty"),
+    ("missing_class", "the support set must show every class 0..4"),
+    ("label_count", "support_labels must have one label per support image"),
+    ("no_samples", "num_samples (S) must be at least 1")])
+def test_saved_model_refuses_a_task_it_cannot_answer_for(exported, case, message):
+  _, _, loaded, task = exported
+  support, labels, query = task.support_images, task.support_labels, task.query_images
+  samples = tf.constant(3)
+  if case == "nan_query":
+    query = tf.tensor_scatter_nd_update(query, [[3, 10, 10, 0]], [np.nan])
+  elif case == "inf_support":
+    support = tf.tensor_scatter_nd_update(support, [[0, 0, 0, 0]], [np.inf])
+  elif case == "empty_support":
+    support, labels = support[:0], labels[:0]
+  elif case == "missing_class":
+    labels = tf.where(labels == 4, 0, labels)
+  elif case == "label_count":
+    labels = labels[:-1]
+  else:
+    samples = tf.constant(0)
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    loaded.adapt_and_predict_seeded(support, labels, query, tf.constant([0, 0], tf.int64), samples)

@@ -1,0 +1,60 @@
+"""Atomic files and folders, and the run lock."""
+import json
+import os
+
+import pytest
+
+from metadropout_tf import files
+
+
+def test_a_failure_while_filling_a_replacement_folder_keeps_the_old_one(tmp_path):
+  target = tmp_path / "saved_model"
+  target.mkdir()
+  (target / "saved_model.pb").write_text("old")
+  with pytest.raises(OSError):  # e.g. a full disk in the middle of an export
+    with files.replaced_dir(str(target)) as temporary:
+      os.makedirs(temporary)
+      with open(os.path.join(temporary, "saved_model.pb"), "w") as f:
+        f.write("half")
+      raise OSError("No space left on device")
+  assert (target / "saved_model.pb").read_text() == "old"
+  assert os.listdir(tmp_path) == ["saved_model"]  # no temporary folder left
+  with files.replaced_dir(str(target)) as temporary:
+    os.makedirs(temporary)
+    with open(os.path.join(temporary, "saved_model.pb"), "w") as f:
+      f.write("new")
+  assert (target / "saved_model.pb").read_text() == "new" and os.listdir(tmp_path) == ["saved_model"]
+
+
+def test_json_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+  path = str(tmp_path / "results.json")
+  files.write_json(path, {"accuracy": 1.0})
+  monkeypatch.setattr(json, "dumps", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+  with pytest.raises(OSError):
+    files.write_json(path, {"accuracy": 2.0})
+  assert json.load(open(path)) == {"accuracy": 1.0}
+
+
+def test_the_lock_is_held_for_the_block_and_refuses_a_live_holder(tmp_path):
+  with files.run_lock(str(tmp_path)):
+    assert os.path.exists(tmp_path / "lock")
+    with pytest.raises(files.LockedError, match=f"{tmp_path} is in use by process"):
+      with files.run_lock(str(tmp_path)):
+        pass
+  assert not os.path.exists(tmp_path / "lock")
+
+
+@pytest.mark.parametrize("content", ["", "otherhost notapid"])
+def test_an_unreadable_lock_is_taken_over(tmp_path, capsys, content):
+  (tmp_path / "lock").write_text(content)
+  with files.run_lock(str(tmp_path)):
+    pass
+  assert "taking over the stale lock" in capsys.readouterr().err
+
+
+def test_check_writable_names_what_is_wrong(tmp_path):
+  with pytest.raises(OSError, match="does not exist"):
+    files.check_writable(str(tmp_path / "missing" / "out.json"))
+  with pytest.raises(OSError, match="is a folder"):
+    files.check_writable(str(tmp_path))
+  files.check_writable(str(tmp_path / "out.json"))

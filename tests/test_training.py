@@ -1,0 +1,210 @@
+"""A run you can trust: resuming through damage, one writer, signals, settings, several devices."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import CACHE_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run
+from metadropout_tf import checkpoints
+
+
+def train(savedir, *args, iters=4):
+  return run("train.py", f"--savedir={savedir}", f"--n_train_iters={iters}", "--save_freq=2",
+             *TINY, *args)
+
+
+def first_step_logged(result):
+  return int([l for l in result.stdout.splitlines() if l.startswith("step ")][0].split()[1]
+             .split("/")[0])
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+  """A 4-step run with checkpoints at steps 2 and 4, copied fresh for each test."""
+  savedir = str(tmp_path_factory.mktemp("finished") / "run")
+  result = train(savedir)
+  assert result.returncode == 0, result.stderr[-2000:]
+  return savedir
+
+
+@pytest.fixture
+def run_copy(finished_run, tmp_path):
+  copy = str(tmp_path / "run")
+  shutil.copytree(finished_run, copy)
+  return copy
+
+
+@pytest.mark.parametrize("damage", ["deleted", "garbled"])
+def test_a_lost_checkpoint_index_file_still_resumes_at_the_newest_step(run_copy, damage):
+  index = os.path.join(run_copy, "checkpoints", "checkpoint")
+  if damage == "deleted":
+    os.remove(index)
+  else:
+    with open(index, "w") as f:
+      f.write("model_checkpoint_path: \x00\x01 {{{ not a proto")
+  expected = checkpoint_values(run_copy, 4)
+  result = train(run_copy, iters=6)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "at step 4" in result.stdout and first_step_logged(result) == 5
+  assert checkpoints.steps_on_disk(os.path.join(run_copy, "checkpoints")) == [6, 4, 2]
+  assert int(checkpoint_values(run_copy, 4)["step/.ATTRIBUTES/VARIABLE_VALUE"]) == 4
+  for key, value in expected.items():  # step 4 was not overwritten by a restart
+    np.testing.assert_array_equal(checkpoint_values(run_copy, 4)[key], value)
+
+
+def test_a_truncated_newest_checkpoint_falls_back_to_the_previous_one(run_copy):
+  directory = os.path.join(run_copy, "checkpoints")
+  data = os.path.join(directory, "ckpt-4.data-00000-of-00001")
+  with open(data, "r+b") as f:
+    f.truncate(os.path.getsize(data) // 2)
+  os.makedirs(os.path.join(directory, "ckpt-6_temp", "part"))  # an interrupted save's leftover
+  result = train(run_copy, iters=4)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert f"warning: checkpoint {os.path.join(directory, 'ckpt-4')} is damaged" in result.stderr
+  assert "at step 2" in result.stdout and first_step_logged(result) == 3
+  assert not os.path.exists(os.path.join(directory, "ckpt-6_temp"))
+  assert os.listdir(os.path.join(directory, "damaged"))
+  assert int(checkpoint_values(run_copy, 4)["step/.ATTRIBUTES/VARIABLE_VALUE"]) == 4
+
+
+def test_only_damaged_checkpoints_never_restart_silently(run_copy):
+  directory = os.path.join(run_copy, "checkpoints")
+  for step in (2, 4):
+    with open(os.path.join(directory, f"ckpt-{step}.data-00000-of-00001"), "wb") as f:
+      f.write(b"garbage")
+  result = train(run_copy, iters=6)
+  assert result.returncode != 0
+  assert last_line(result).startswith("error: none of the checkpoints in"), last_line(result)
+  assert checkpoints.steps_on_disk(directory) == [4, 2]
+
+
+@pytest.mark.parametrize("changed, name", [
+    (["--seed=1"], "seed"), (["--train_split=train"], "train_split"),
+    (["--meta_gradient=authors_tf1"], "meta.meta_gradient")])
+def test_a_changed_defining_setting_is_refused(run_copy, changed, name):
+  result = train(run_copy, *changed, iters=6)
+  assert result.returncode != 0
+  assert f"holds a run with other settings ({name})" in last_line(result), last_line(result)
+
+
+def test_a_start_that_failed_before_its_first_checkpoint_blocks_nothing(tmp_path):
+  savedir = str(tmp_path / "run")
+  failed = train(savedir, "--shot=19", "--query=2")  # too many examples: fails after claiming
+  assert failed.returncode != 0 and "exceeds the 20 examples" in last_line(failed)
+  assert os.path.exists(os.path.join(savedir, "config.json"))
+  result = train(savedir, iters=1)
+  assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_second_writer_is_refused_and_a_stale_lock_taken_over(run_copy):
+  holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+  try:
+    with open(os.path.join(run_copy, "lock"), "w") as f:
+      f.write(f"{os.uname().nodename} {holder.pid}")
+    result = train(run_copy, iters=4)
+    assert result.returncode != 0
+    assert last_line(result).startswith(f"error: {run_copy} is in use by process "), last_line(result)
+  finally:
+    holder.kill()
+    holder.wait()
+  result = train(run_copy, iters=4)  # the holder is dead now
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert f"warning: taking over the stale lock of process" in result.stderr
+  assert not os.path.exists(os.path.join(run_copy, "lock"))
+
+
+def test_weights_made_non_finite_by_the_update_stop_training_and_are_never_saved(tmp_path):
+  savedir = str(tmp_path / "run")
+  result = train(savedir, "--meta_lr=1e39", "--save_freq=1", iters=5)  # inf in float32
+  assert result.returncode != 0
+  assert "non-finite meta-loss, gradient or weights at step 0" in last_line(result)
+  assert checkpoints.steps_on_disk(os.path.join(savedir, "checkpoints")) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_saves_a_checkpoint_at_the_interrupted_step(tmp_path, signum):
+  savedir = str(tmp_path / "run")
+  process = subprocess.Popen(
+      [sys.executable, "train.py", f"--savedir={savedir}", "--n_train_iters=100000",
+       "--save_freq=1000", *TINY], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+      text=True)
+  deadline = time.time() + 300
+  line = ""
+  while not line.startswith("step 3/"):  # a few steps into training
+    line = process.stdout.readline()
+    assert time.time() < deadline and (line or process.poll() is None)
+  process.send_signal(signum)
+  _, stderr = process.communicate(timeout=300)
+  assert process.returncode == 128 + signum
+  message = stderr.strip().splitlines()[-1]
+  assert message.startswith("error: interrupted at step ") and "rerun the same command" in message
+  step = int(message.split("at step ")[1].split(":")[0])
+  assert step >= 3 and checkpoints.steps_on_disk(os.path.join(savedir, "checkpoints")) == [step]
+  assert int(checkpoint_values(savedir)["optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"]) == step
+
+
+def test_a_mirrored_run_on_two_devices_ends_at_the_single_device_weights(tmp_path):
+  runs = {}
+  for strategy in ("default", "mirrored"):
+    savedir = str(tmp_path / strategy)
+    result = train(savedir, f"--strategy={strategy}", "--logical_cpus=2", "--meta_sgd", iters=3)
+    assert result.returncode == 0, result.stderr[-2000:]
+    replicas = "2 replicas on /CPU:0, /CPU:1" if strategy == "mirrored" else "1 replica on /CPU:0"
+    assert f"(devices: {replicas})" in result.stdout
+    runs[strategy] = checkpoint_values(savedir)
+  assert runs["default"].keys() == runs["mirrored"].keys()
+  for key, value in runs["default"].items():
+    np.testing.assert_allclose(runs["mirrored"][key], value, rtol=1e-4, atol=1e-6, err_msg=key)
+
+
+def test_a_metabatch_that_does_not_split_over_the_replicas_is_refused(tmp_path):
+  result = train(str(tmp_path / "run"), "--strategy=mirrored", "--logical_cpus=2",
+                 "--metabatch=3")
+  assert result.returncode != 0
+  assert last_line(result).startswith("error: metabatch 3 does not split evenly over 2"), \
+      last_line(result)
+
+
+def test_the_console_is_quiet_unless_asked(tmp_path):
+  quiet = train(str(tmp_path / "quiet"), iters=1)
+  assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr[-2000:]
+  loud = train(str(tmp_path / "loud"), "--verbosity=0", iters=1)
+  assert loud.returncode == 0 and loud.stderr != ""
+
+
+def test_evaluate_defaults_to_the_runs_settings_and_records_its_config(run_copy):
+  result = run("evaluate.py", f"--savedir={run_copy}", "--n_test_iters=2",
+               f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}")
+  assert result.returncode == 0, result.stderr[-2000:]
+  results = json.load(open(os.path.join(run_copy, "meta_test_test.json")))
+  config = json.load(open(os.path.join(run_copy, "config.json")))
+  assert results["config"] == config
+  assert results["n_test_mc_samp"] == config["meta"]["num_test_mc_samples"] == 30
+  assert results["shot"] == 1 and results["query"] == 3
+
+
+@pytest.mark.parametrize("damage", ["variables", "graph"])
+def test_evaluate_names_a_damaged_saved_model_in_one_line(run_copy, damage):
+  saved = os.path.join(run_copy, "saved_model")
+  target = (os.path.join(saved, "variables", "variables.data-00000-of-00001")
+            if damage == "variables" else os.path.join(saved, "saved_model.pb"))
+  with open(target, "r+b") as f:
+    f.truncate(os.path.getsize(target) // 3)
+  result = run("evaluate.py", f"--savedir={run_copy}", "--n_test_iters=2",
+               f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}")
+  assert result.returncode != 0
+  assert last_line(result).startswith(f"error: the SavedModel at {saved} is damaged"), \
+      last_line(result)
+
+
+def test_evaluate_checks_its_output_path_before_it_starts(run_copy):
+  result = run("evaluate.py", f"--savedir={run_copy}", "--output=/nonexistent/dir/out.json")
+  assert result.returncode != 0
+  assert last_line(result).startswith("error: cannot write --output /nonexistent/dir/out.json"), \
+      last_line(result)
