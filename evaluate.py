@@ -24,6 +24,7 @@ from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
 from metadropout_tf import evaluation
 from metadropout_tf import files
+from metadropout_tf import rng
 
 flags.DEFINE_string("savedir", None, "a training run's directory (holds saved_model/)")
 flags.DEFINE_string("data_dir", None, "the benchmark's official files (default ../shared/datasets/<dataset>)")
@@ -33,7 +34,8 @@ flags.DEFINE_integer("n_test_iters", 1000, "meta-test episodes")
 flags.DEFINE_integer("n_test_mc_samp", None, "noise samples S of the inner loss (default: the run's)")
 flags.DEFINE_integer("shot", None, "support examples per class (default: the run's)")
 flags.DEFINE_integer("query", None, "query examples per class (default: the run's)")
-flags.DEFINE_integer("seed", 0, "fixes the set of episodes and the noise")
+flags.DEFINE_integer("seed", 0, "fixes the set of episodes and the noise (the same episodes for "
+                     "every model evaluated with it)")
 flags.DEFINE_string("output", None, "JSON results file (default SAVEDIR/meta_test_<split>.json)")
 flags.mark_flag_as_required("savedir")
 FLAGS = flags.FLAGS
@@ -72,8 +74,10 @@ def evaluate():
   data_dir = FLAGS.data_dir or os.path.join("..", "shared", "datasets", run_config.dataset)
   images = datasets.load(run_config.dataset, data_dir, FLAGS.split, FLAGS.cache_dir)
 
+  noise_seed = rng.stream(FLAGS.seed, "eval_noise")
+
   def predict(support_images, support_labels, query_images, index):
-    seed = tf.stack([tf.constant(FLAGS.seed, tf.int64), index])
+    seed = rng.step_seed(noise_seed, index)
     return model.adapt_and_predict_seeded(support_images, support_labels, query_images, seed,
                                           tf.constant(num_samples, tf.int32))
 
@@ -83,8 +87,8 @@ def evaluate():
       print(f"{done}/{FLAGS.n_test_iters} episodes  running accuracy "
             f"{sum(accuracies) / done:.2f}%  {time.perf_counter() - start:.0f} s", flush=True)
 
-  results = evaluation.meta_test(predict, images, episode_config, FLAGS.n_test_iters, FLAGS.seed,
-                                 on_episode=progress)
+  results = evaluation.meta_test(predict, images, episode_config, FLAGS.n_test_iters,
+                                 rng.stream(FLAGS.seed, "eval_episodes"), on_episode=progress)
   print(f"accuracy: {results['accuracy']:.2f} +- {results['ci95']:.2f}")
   results.update(savedir=FLAGS.savedir, split=FLAGS.split, way=episode_config.num_ways,
                  shot=episode_config.num_shots, query=episode_config.num_queries,

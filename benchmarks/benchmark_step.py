@@ -15,13 +15,14 @@ from metadropout_tf import config as config_lib
 from metadropout_tf import episodes
 from metadropout_tf import meta_learner
 from metadropout_tf import network
+from metadropout_tf import variants
 from metadropout_tf.datasets import omniglot
 
 SETTINGS = {
-    # name: (way, shot, query, metabatch, inner_lr, noise, meta_sgd)
-    "20way": (20, 1, 15, 8, 0.1, "multiplicative", False),
-    "20way_metasgd": (20, 1, 15, 8, 0.1, "multiplicative", True),
-    "5way": (5, 1, 15, 4, 0.1, "multiplicative", False),
+    # name: (way, shot, query, metabatch, inner_lr, variant of metadropout_tf/variants.py)
+    "20way": (20, 1, 15, 8, 0.1, "metadrop"),
+    "20way_metasgd": (20, 1, 15, 8, 0.1, "metasgd_metadrop"),
+    "5way": (5, 1, 15, 4, 0.1, "metadrop"),
 }
 flags.DEFINE_list("settings", list(SETTINGS), f"which of {list(SETTINGS)} to run")
 flags.DEFINE_integer("iters", 5, "timed meta-iterations after the first (traced) one")
@@ -33,7 +34,8 @@ FLAGS = flags.FLAGS
 def main(_):
   images, _ = omniglot.load(FLAGS.data_dir, "trainval", FLAGS.cache_dir)
   for name in FLAGS.settings:
-    way, shot, query, metabatch, inner_lr, noise, meta_sgd = SETTINGS[name]
+    way, shot, query, metabatch, inner_lr, variant = SETTINGS[name]
+    noise, meta_sgd = variants.VARIANTS[variant].noise, variants.VARIANTS[variant].meta_sgd
     episode_config = config_lib.EpisodeConfig(way, shot, query, metabatch)
     model = network.Conv4(config_lib.ModelConfig(num_ways=way, noise=noise))
     meta_config = config_lib.MetaConfig(inner_lr=inner_lr, meta_sgd=meta_sgd)

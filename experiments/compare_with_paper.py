@@ -15,15 +15,15 @@ import sys
 from absl import app
 from absl import flags
 
+from metadropout_tf import variants
+
 flags.DEFINE_string("results_dir", "results/omniglot_5way1shot_2000",
                     "directory of <variant>.json or <variant>/meta_test_test.json files")
 FLAGS = flags.FLAGS
 
-# variant: (accuracy, 95% interval) in the paper, Omniglot 20-way 1-shot.
-PAPER = {"maml": (95.23, 0.17), "metadrop": (96.63, 0.13), "metasgd": (96.16, 0.14),
-         "metasgd_metadrop": (97.02, 0.13), "fixed_gaussian": (95.44, 0.17),
-         "independent_gaussian": (94.36, 0.18), "weight_gaussian": (94.32, 0.18),
-         "deterministic": (95.99, 0.14), "learned_variance": (95.98, 0.15)}
+# variant: (accuracy, 95% interval) in the paper, Omniglot 20-way 1-shot (Tables 1 and 3).
+PAPER = {name: variants.VARIANTS[name].paper_result("omniglot_20way_1shot")
+         for name in variants.COMPARED}
 
 
 def order(a, b):

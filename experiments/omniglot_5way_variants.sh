@@ -12,22 +12,18 @@ cd "$(dirname "$0")/.."
 ITERS=${ITERS:-2000}
 META_GRADIENT=${META_GRADIENT:-exact}
 RUNS=${RUNS:-runs}
-declare -A FLAGS_OF=(
-  [maml]="--maml" [metadrop]="--noise=multiplicative"
-  [metasgd]="--maml --meta_sgd" [metasgd_metadrop]="--meta_sgd --noise=multiplicative"
-  [fixed_gaussian]="--noise=fixed_gaussian" [independent_gaussian]="--noise=independent_gaussian"
-  [weight_gaussian]="--noise=weight_gaussian" [deterministic]="--noise=deterministic"
-  [learned_variance]="--noise=learned_variance" [additive]="--noise=additive")
+# Variant names and flags come from metadropout_tf/variants.py; by default the Tables 1 and 3 rows.
 VARIANTS=("$@")
-[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(maml metadrop metasgd metasgd_metadrop fixed_gaussian
-  independent_gaussian weight_gaussian deterministic learned_variance)
+# shellcheck disable=SC2207  # the names are words
+[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=($(python -m metadropout_tf.variants --compared))
 suffix=""
 [ "$META_GRADIENT" = exact ] || suffix="_${META_GRADIENT}"
 for variant in "${VARIANTS[@]}"; do
+  flags=$(python -m metadropout_tf.variants --flags "$variant")
   savedir="${RUNS}/omniglot_5way1shot_${ITERS}${suffix}/${variant}"
   # shellcheck disable=SC2086  # the flags are words
   python train.py --flagfile=presets/omniglot_5way_1shot_3k.cfg --n_train_iters="$ITERS" \
     --meta_gradient="$META_GRADIENT" --eval_freq=250 --n_eval_episodes=100 \
-    --savedir="$savedir" ${FLAGS_OF[$variant]}
+    --savedir="$savedir" $flags
   [ -f "$savedir/meta_test_test.json" ] || python evaluate.py --savedir="$savedir"
 done

@@ -142,7 +142,8 @@ class MetaLearner(tf.Module):
         self._apply_gradients,
         input_signature=[[tf.TensorSpec(v.shape, tf.float32) for v in self.variables_by_name.values()]])
     self.predict_task = tf.function(self._predict_task, input_signature=[
-        task_spec.support_images, task_spec.support_labels, task_spec.query_images, step_spec])
+        task_spec.support_images, task_spec.support_labels, task_spec.query_images,
+        tf.TensorSpec([2], tf.int64)])
 
   @property
   def params(self):
@@ -163,13 +164,16 @@ class MetaLearner(tf.Module):
 
   def _meta_gradients(self, batch, step):
     """Mean query loss, accuracy and meta-gradient over a meta-batch, and whether all are finite."""
-    per_replica = self.strategy.run(self._replica_gradients, args=(batch, step))
-    loss, acc, grads = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+    summed = self.strategy.run(self._replica_gradients, args=(batch, step))
+    # Every replica holds the sum: take this host's first copy.
+    loss, acc, *grads = [self.strategy.experimental_local_results(v)[0] for v in summed]
     finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads + [loss]])
     return loss, acc, grads, finite
 
   def _replica_gradients(self, batch, step):
-    """This replica's tasks' loss, accuracy and meta-gradient, summed and divided by B.
+    """Loss, accuracy and meta-gradient summed over the tasks of every replica, divided by B.
+
+    Each replica sums its own share of the tasks; one all-reduce adds the shares.
 
     A `tf.while_loop` over the tasks rather than a Python loop: the graph holds
     one copy of a task's second-order computation, which traces in less than
@@ -190,7 +194,8 @@ class MetaLearner(tf.Module):
     start = (first, tf.zeros([], dtype), tf.zeros([]),
              [tf.zeros(v.shape, v.dtype) for v in self.variables_by_name.values()])
     _, loss, acc, grads = tf.while_loop(lambda t, *_: t < first + share, add_task, start)
-    return loss / num_tasks, acc / num_tasks, [g / num_tasks for g in grads]
+    return context.all_reduce(tf.distribute.ReduceOp.SUM,
+                              [x / num_tasks for x in [loss, acc, *grads]])
 
   def _apply_gradients(self, grads):
     """One Adam step on the meta-weights, the meta-gradient clipped elementwise.
@@ -220,8 +225,8 @@ class MetaLearner(tf.Module):
       finite = self.apply_gradients(grads)
     return float(loss), float(acc), bool(finite)
 
-  def _predict_task(self, support_images, support_labels, query_images, seed_index):
-    """Meta-test query probabilities of one task, S = num_test_mc_samples."""
+  def _predict_task(self, support_images, support_labels, query_images, seed):
+    """Meta-test query probabilities of one task, S = num_test_mc_samples, noise from `seed`."""
     return adapt_and_predict(self.model, self.params, self.meta_config, support_images,
-                             support_labels, query_images, rng.step_seed(self.seed, seed_index),
+                             support_labels, query_images, seed,
                              self.meta_config.num_test_mc_samples)

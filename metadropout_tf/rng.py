@@ -1,12 +1,26 @@
 """Stateless randomness: every draw is a pure function of a [2] int64 seed.
 
-One seed drives a run: step t uses (seed, t), and each task, inner step, layer
-and noise draw folds in its own index. Graph, eager and resumed runs therefore
-draw the same numbers (stateful RNGs differ between graph and XLA).
+One seed drives a run. It is split once, here, into named streams (`stream`):
+initial weights, training episodes, training noise, and the episodes and noise
+of held-out evaluation, so no two purposes share draws. Within a stream, step t
+uses (stream seed, t), and each task, inner step, layer and noise draw folds in
+its own index. Graph, eager and resumed runs therefore draw the same numbers
+(stateful RNGs differ between graph and XLA).
 """
+import zlib
+
+import numpy as np
 import tensorflow as tf
 
 ALG = "philox"  # fixed, not "auto_select": the same draws on every device
+STREAMS = ("init", "episodes", "noise", "eval_episodes", "eval_noise")
+
+
+def stream(seed, name):
+  """The int seed of the stream `name` (one of STREAMS) of a run seeded `seed`."""
+  if name not in STREAMS:
+    raise ValueError(f"unknown random stream {name!r}: one of {STREAMS}")
+  return int(np.random.SeedSequence([seed, zlib.crc32(name.encode())]).generate_state(1)[0] >> 1)
 
 
 def fold_in(seed, data):

@@ -25,10 +25,10 @@ from metadropout_tf import export
 from metadropout_tf import files
 from metadropout_tf import meta_learner
 from metadropout_tf import network
+from metadropout_tf import rng
 
 CONFIG_FILE = "config.json"
 SAVED_MODEL = "saved_model"
-EVAL_SEED_OFFSET = 1_000_003  # periodic evaluation episodes never share seeds with training
 MAX_CHECKPOINTS = 3
 
 
@@ -103,9 +103,9 @@ def _train_locked(run_config, savedir, schedule, data_dir, cache_dir, strategy, 
                  if schedule.eval_every else None)
 
   with strategy.scope():
-    model = network.Conv4(run_config.model, seed=run_config.seed)
+    model = network.Conv4(run_config.model, seed=rng.stream(run_config.seed, "init"))
   learner = meta_learner.MetaLearner(model, run_config.meta, run_config.episodes,
-                                     seed=run_config.seed, strategy=strategy)
+                                     seed=rng.stream(run_config.seed, "noise"), strategy=strategy)
   step_var = tf.Variable(0, dtype=tf.int64, name="step")  # host-side, not mirrored
   # The weights by their stable names ("conv1/kernel", ...; Meta-SGD's "conv1/kernel/inner_lr"),
   # the Adam state and the step.
@@ -152,7 +152,8 @@ def _loop(learner, train_images, eval_images, run_config, schedule, writer, step
   """Meta-trains up to `schedule.num_iterations`, or until `stop` holds a signal (then it
   returns at the end of a whole step)."""
   start, total = int(step_var), schedule.num_iterations
-  batches = episodes.episode_dataset(train_images, run_config.episodes, run_config.seed,
+  batches = episodes.episode_dataset(train_images, run_config.episodes,
+                                     rng.stream(run_config.seed, "episodes"),
                                      start_step=start, num_steps=max(total - start, 0))
   first_line = f"devices: {devices.describe(strategy)}"
   timer_start = timer_step = None
@@ -195,15 +196,17 @@ def _loop(learner, train_images, eval_images, run_config, schedule, writer, step
 def _held_out(learner, images, run_config, schedule, writer, step, stop):
   """Accuracy on held-out classes (the same seeded episodes every time); a stop request
   abandons it (it changes no state)."""
+  noise_seed = rng.stream(run_config.seed, "eval_noise")
+
   def check_stop(*_):
     if stop.signum:
       raise _Abandoned()
 
   try:
     results = evaluation.meta_test(
-        lambda s, l, q, i: learner.predict_task(s, l, q, i + EVAL_SEED_OFFSET),
+        lambda s, l, q, i: learner.predict_task(s, l, q, rng.step_seed(noise_seed, i)),
         images, run_config.episodes, schedule.num_eval_episodes,
-        run_config.seed + EVAL_SEED_OFFSET, on_episode=check_stop)
+        rng.stream(run_config.seed, "eval_episodes"), on_episode=check_stop)
   except _Abandoned:
     return
   print(f"step {step}  held-out ({run_config.eval_split}) accuracy {results['accuracy']:.2f} "

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from metadropout_tf import variants
+
 from conftest import CACHE_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run
 
 
@@ -109,13 +111,11 @@ def test_evaluate_without_a_saved_model_is_one_clear_line(tmp_path):
   assert last_line(result).startswith("error: no SavedModel at"), last_line(result)
 
 
-@pytest.mark.parametrize("variant", [
-    ["--maml", "--meta_sgd"], ["--meta_sgd"], ["--noise=additive"], ["--noise=fixed_gaussian"],
-    ["--noise=independent_gaussian"], ["--noise=weight_gaussian"], ["--noise=deterministic"],
-    ["--noise=learned_variance"]], ids=lambda v: "+".join(a.lstrip("-") for a in v))
+@pytest.mark.parametrize("variant", [v for v in variants.VARIANTS if v not in ("maml", "metadrop")])
 def test_every_variant_trains_exports_and_evaluates(tmp_path, variant):
   """MAML and meta-dropout themselves run in test_train_export_evaluate."""
   savedir = str(tmp_path / "run")
+  variant = variants.VARIANTS[variant].flags
   result = run("train.py", f"--savedir={savedir}", "--n_train_iters=2", "--n_test_mc_samp=2",
                *TINY, *variant)
   assert result.returncode == 0, result.stderr[-2000:]
@@ -131,19 +131,17 @@ def test_every_preset_parses_to_its_paper_row(monkeypatch):
   """Each Table 1-3 preset: its base setting plus the variant its file name says."""
   monkeypatch.chdir(ROOT)  # presets name their base preset relative to the project
   import train  # pylint: disable=import-outside-toplevel
-  expected = {"maml": ("none", False), "metadrop": ("multiplicative", False),
-              "metasgd": ("none", True), "metasgd_metadrop": ("multiplicative", True)}
   presets = os.path.join(ROOT, "presets")
   for shots, inner_lr in ((1, 0.1), (5, 0.4)):
     folder = f"omniglot_20way_{shots}shot"
     names = sorted(os.listdir(os.path.join(presets, folder)))
-    assert len(names) == 10
+    assert sorted(names) == sorted(f"{name}.cfg" for name in variants.VARIANTS)
     for name in names:
       train.FLAGS.unparse_flags()
       train.FLAGS(["train.py", f"--flagfile=presets/{folder}/{name}", "--savedir=unused"])
       config = train.run_config_from_flags()
       variant = name[:-len(".cfg")]
-      noise, meta_sgd = expected.get(variant, (variant, False))
+      noise, meta_sgd = variants.VARIANTS[variant].noise, variants.VARIANTS[variant].meta_sgd
       assert (config.model.noise, config.meta.meta_sgd) == (noise, meta_sgd), name
       assert config.episodes == train.config_lib.EpisodeConfig(20, shots, 15, 8 if shots == 1 else 6)
       assert config.meta.inner_lr == inner_lr and config.model.num_filters == 64
@@ -176,3 +174,20 @@ def test_comparison_script_without_results_is_one_clear_line(tmp_path):
   result = run("experiments/compare_with_paper.py", f"--results_dir={tmp_path}")
   assert result.returncode != 0
   assert last_line(result).startswith("error: fewer than two results in"), last_line(result)
+
+
+def test_learning_curves_are_plotted_from_a_runs_logs(tmp_path):
+  savedir = str(tmp_path / "run")
+  result = run("train.py", f"--savedir={savedir}", "--n_train_iters=4", "--n_test_mc_samp=2",
+               *TINY, "--eval_freq=2", "--n_eval_episodes=2")
+  assert result.returncode == 0, result.stderr[-2000:]
+  output = str(tmp_path / "curves")
+  result = run("experiments/plot_learning_curves.py", f"--output_dir={output}", f"tiny={savedir}")
+  assert result.returncode == 0, result.stderr[-2000:]
+  curves = json.load(open(os.path.join(output, "curves.json")))
+  assert [step for step, _ in curves["tiny"]["points"]] == [2, 4]
+  for name in ("tiny.png", "curves.png"):
+    assert open(os.path.join(output, name), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+  no_logs = run("experiments/plot_learning_curves.py", f"--output_dir={output}",
+                f"none={tmp_path}")
+  assert no_logs.returncode != 0 and last_line(no_logs).startswith("error: no held_out_test")

@@ -87,7 +87,7 @@ def test_impossible_episodes_are_refused(omniglot_test, way, shot, query, messag
 
 @pytest.mark.parametrize("field", ["num_ways", "num_shots", "num_queries", "meta_batch_size"])
 def test_non_positive_counts_are_refused(field):
-  with pytest.raises(config_lib.ConfigError, match=f"{field} must be positive"):
+  with pytest.raises(config_lib.ConfigError, match=f"{field} must be a positive integer, got 0"):
     config_lib.EpisodeConfig(**{field: 0})
 
 

@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -208,3 +209,64 @@ def test_evaluate_checks_its_output_path_before_it_starts(run_copy):
   assert result.returncode != 0
   assert last_line(result).startswith("error: cannot write --output /nonexistent/dir/out.json"), \
       last_line(result)
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def test_two_workers_on_this_host_end_at_the_single_device_weights(tmp_path):
+  """multi_worker through TF_CONFIG, two processes on loopback, one replica each."""
+  single = str(tmp_path / "single")
+  assert train(single, iters=3).returncode == 0
+  savedir = str(tmp_path / "workers")
+  cluster = {"worker": [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]}
+  workers = [subprocess.Popen(
+      [sys.executable, "train.py", f"--savedir={savedir}", "--n_train_iters=3", "--save_freq=2",
+       "--strategy=multi_worker", *TINY], cwd=ROOT, text=True, stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE,
+      env={**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster,
+                                                  "task": {"type": "worker", "index": i}})})
+      for i in range(2)]
+  outputs = [worker.communicate(timeout=300) for worker in workers]
+  assert [w.returncode for w in workers] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
+  assert os.path.isdir(os.path.join(savedir, "saved_model"))  # worker 0 exports ...
+  assert os.path.isdir(os.path.join(savedir, "worker-1", "checkpoints"))  # ... worker 1 stays apart
+  expected, got = checkpoint_values(single), checkpoint_values(savedir)
+  assert expected.keys() == got.keys()
+  for key, value in expected.items():
+    np.testing.assert_allclose(got[key], value, rtol=1e-4, atol=1e-6, err_msg=key)
+
+
+MIRRORED_GRADIENT_CHECK = """
+import numpy as np, tensorflow as tf
+from metadropout_tf import config, devices, episodes, meta_learner, network
+from metadropout_tf.datasets import omniglot
+devices.split_cpu(2)
+images, _ = omniglot.load({data!r}, "test", {cache!r})
+episode_config = config.EpisodeConfig(5, 1, 3, 4)
+batch = next(iter(episodes.episode_dataset(images[:100], episode_config, 0)))[1]
+grads = []
+for name in ("default", "mirrored"):
+  strategy = devices.make_strategy(name)
+  with strategy.scope():
+    model = network.Conv4(config.ModelConfig(num_ways=5, num_filters=4), seed=1)
+  learner = meta_learner.MetaLearner(model, config.MetaConfig(num_inner_steps=1, meta_sgd=True),
+                                     episode_config, strategy=strategy)
+  loss, _, values, finite = learner.meta_gradients(batch, tf.constant(3, tf.int64))
+  grads.append([float(loss)] + [v.numpy() for v in values])
+  print(name, strategy.num_replicas_in_sync)
+for a, b in zip(*grads):
+  np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+print("equal")
+"""
+
+
+def test_the_mirrored_meta_gradient_equals_the_single_device_one():
+  code = MIRRORED_GRADIENT_CHECK.format(data=OMNIGLOT_DIR, cache=CACHE_DIR)
+  result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.split() == ["default", "1", "mirrored", "2", "equal"]

@@ -1,0 +1,81 @@
+"""Held-out accuracy against meta-iterations, from runs' TensorBoard logs, as PNG and JSON.
+
+  python experiments/plot_learning_curves.py --output_dir=results/omniglot_5way1shot_2000_curves \
+      maml_exact=runs/omniglot_5way1shot_2000/maml \
+      maml_authors_tf1=runs/omniglot_5way1shot_2000_authors_tf1/maml
+
+Each LABEL=RUN_DIR gives OUTPUT_DIR/LABEL.png (that run's curve); all runs together go to
+OUTPUT_DIR/curves.png and their points to OUTPUT_DIR/curves.json. The points are what
+train.py logged with --eval_freq (the README's runs: 100 fixed episodes every 250 iterations).
+"""
+import glob
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+from metadropout_tf import console  # before TensorFlow loads
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import tensorflow as tf  # pylint: disable=g-import-not-at-top
+
+from metadropout_tf import files  # pylint: disable=g-import-not-at-top
+
+flags.DEFINE_string("output_dir", None, "where the PNGs and curves.json go")
+flags.DEFINE_string("split", "test", "the held-out split the runs logged (their --eval_split)")
+flags.mark_flag_as_required("output_dir")
+FLAGS = flags.FLAGS
+
+
+def held_out_curve(run_dir, split):
+  """[(step, accuracy %)] logged by train.py in run_dir/logs, by step (a resumed run's repeats
+  of a step agree, as the evaluation is seeded)."""
+  points = {}
+  for path in sorted(glob.glob(os.path.join(run_dir, "logs", "events.out.tfevents.*"))):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.tag == f"held_out_{split}/accuracy":
+          points[event.step] = float(tf.make_ndarray(value.tensor))
+  if not points:
+    raise ValueError(f"no held_out_{split}/accuracy in {run_dir}/logs: was it trained with "
+                     "--eval_freq?")
+  return sorted(points.items())
+
+
+def plot(curves, path, title):
+  figure, axis = plt.subplots(figsize=(6, 4))
+  for label, points in curves.items():
+    axis.plot(*zip(*points), marker="o", label=label)
+  axis.set_xlabel("meta-iteration")
+  axis.set_ylabel(f"held-out ({FLAGS.split}) accuracy, %")
+  axis.set_title(title)
+  axis.grid(alpha=0.3)
+  axis.legend()
+  figure.tight_layout()
+  figure.savefig(path + ".tmp.png", dpi=120)
+  plt.close(figure)
+  os.replace(path + ".tmp.png", path)
+
+
+def main(argv):
+  console.quiet_python_loggers()
+  runs = [arg.split("=", 1) for arg in argv[1:]]
+  if not runs or any(len(run) != 2 for run in runs):
+    sys.exit("error: pass one or more LABEL=RUN_DIR arguments")
+  try:
+    curves = {label: held_out_curve(run_dir, FLAGS.split) for label, run_dir in runs}
+  except ValueError as error:
+    sys.exit(f"error: {error}")
+  os.makedirs(FLAGS.output_dir, exist_ok=True)
+  for label, points in curves.items():
+    plot({label: points}, os.path.join(FLAGS.output_dir, f"{label}.png"), label)
+  plot(curves, os.path.join(FLAGS.output_dir, "curves.png"), "held-out accuracy during training")
+  files.write_json(os.path.join(FLAGS.output_dir, "curves.json"),
+                   {label: dict(run_dir=run_dir, points=curves[label]) for label, run_dir in runs})
+  print(f"wrote {len(curves) + 1} PNGs and curves.json to {FLAGS.output_dir}")
+
+
+if __name__ == "__main__":
+  app.run(main)

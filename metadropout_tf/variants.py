@@ -1,0 +1,85 @@
+"""The paper's models as one list: name -> train.py flags and the paper's numbers.
+
+Read by the presets' test, the experiment and comparison scripts, the benchmark
+and the tests, so a variant is named and described in one place.
+
+  python -m metadropout_tf.variants                # every name
+  python -m metadropout_tf.variants --flags maml   # its train.py flags, one line
+"""
+import dataclasses
+import sys
+
+# The paper's settings (columns of Tables 1-3).
+SETTINGS = ("omniglot_20way_1shot", "omniglot_20way_5shot", "miniimagenet_5way_1shot",
+            "miniimagenet_5way_5shot")
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+  """One row of the paper's tables.
+
+  Attributes:
+    name: preset file name and results key.
+    row: the paper's row label.
+    tables: the tables it appears in.
+    noise: `--noise` (a key of `noise.STRATEGIES`).
+    meta_sgd: `--meta_sgd`.
+    paper: (accuracy %, 95% interval) per setting of SETTINGS, Tables 1-3 of the paper.
+  """
+  name: str
+  row: str
+  tables: tuple
+  noise: str
+  meta_sgd: bool
+  paper: tuple
+
+  @property
+  def flags(self):
+    """The variant's train.py flags (beside a base preset)."""
+    return [f"--noise={self.noise}"] + (["--meta_sgd"] if self.meta_sgd else [])
+
+  def paper_result(self, setting):
+    return self.paper[SETTINGS.index(setting)]
+
+
+VARIANTS = {v.name: v for v in [
+    Variant("maml", "MAML", (1, 2, 3), "none", False,
+            ((95.23, 0.17), (98.38, 0.07), (49.58, 0.65), (64.55, 0.52))),
+    Variant("metadrop", "MAML + Meta-dropout", (1, 2, 3), "multiplicative", False,
+            ((96.63, 0.13), (98.73, 0.06), (51.93, 0.67), (67.42, 0.52))),
+    Variant("metasgd", "Meta-SGD", (1,), "none", True,
+            ((96.16, 0.14), (98.54, 0.07), (48.30, 0.64), (65.55, 0.56))),
+    Variant("metasgd_metadrop", "Meta-SGD + Meta-dropout", (1,), "multiplicative", True,
+            ((97.02, 0.13), (99.05, 0.05), (50.87, 0.63), (65.55, 0.57))),
+    Variant("additive", "Meta-dropout, Add. (lambda 0.1)", (2,), "additive", False,
+            ((96.55, 0.14), (99.04, 0.05), (50.25, 0.66), (66.78, 0.53))),
+    Variant("fixed_gaussian", "Fixed Gaussian", (3,), "fixed_gaussian", False,
+            ((95.44, 0.17), (98.99, 0.06), (49.39, 0.63), (66.84, 0.54))),
+    Variant("independent_gaussian", "Independent Gaussian", (3,), "independent_gaussian", False,
+            ((94.36, 0.18), (98.26, 0.08), (50.31, 0.64), (66.97, 0.54))),
+    Variant("weight_gaussian", "Weight Gaussian", (3,), "weight_gaussian", False,
+            ((94.32, 0.18), (98.35, 0.07), (49.37, 0.64), (64.78, 0.54))),
+    Variant("deterministic", "Deterministic meta-dropout", (3,), "deterministic", False,
+            ((95.99, 0.14), (97.78, 0.09), (50.75, 0.63), (65.62, 0.53))),
+    Variant("learned_variance", "Meta-dropout w/ learned variance", (3,), "learned_variance",
+            False, ((95.98, 0.15), (98.87, 0.06), (50.93, 0.68), (66.15, 0.56))),
+]}
+
+# The rows of Tables 1 and 3: the README's equal-budget comparison.
+COMPARED = tuple(name for name, v in VARIANTS.items() if {1, 3} & set(v.tables))
+
+
+def main(argv):
+  if len(argv) == 3 and argv[1] == "--flags" and argv[2] in VARIANTS:
+    print(" ".join(VARIANTS[argv[2]].flags))
+  elif len(argv) == 2 and argv[1] == "--compared":
+    print(" ".join(COMPARED))
+  elif len(argv) == 1:
+    print(" ".join(VARIANTS))
+  else:
+    sys.exit(f"usage: python -m metadropout_tf.variants [--compared | --flags NAME], NAME one of "
+             f"{', '.join(VARIANTS)}")
+
+
+if __name__ == "__main__":
+  main(sys.argv)

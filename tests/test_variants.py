@@ -1,0 +1,26 @@
+"""The one list of the paper's variants and its command line."""
+import subprocess
+import sys
+
+from metadropout_tf import noise
+from metadropout_tf import variants
+
+
+def test_every_variant_names_a_noise_strategy_and_every_setting():
+  for variant in variants.VARIANTS.values():
+    assert variant.noise in noise.STRATEGIES
+    assert len(variant.paper) == len(variants.SETTINGS)
+    assert all(0 < accuracy < 100 and 0 < interval < 1 for accuracy, interval in variant.paper)
+  assert variants.VARIANTS["metadrop"].paper_result("omniglot_20way_1shot") == (96.63, 0.13)
+  assert len(variants.COMPARED) == 9 and "additive" not in variants.COMPARED
+
+
+def test_the_command_line_prints_flags_for_the_experiment_script():
+  def run(*args):
+    return subprocess.run([sys.executable, "-m", "metadropout_tf.variants", *args],
+                          capture_output=True, text=True)
+  assert run("--flags", "metasgd_metadrop").stdout.split() == ["--noise=multiplicative",
+                                                                "--meta_sgd"]
+  assert run("--compared").stdout.split() == list(variants.COMPARED)
+  bad = run("--flags", "mixup")
+  assert bad.returncode != 0 and bad.stderr.startswith("usage: python -m metadropout_tf.variants")
