@@ -5,6 +5,7 @@ place (a rename within one file system is atomic), so a reader sees the old
 file or the new one, never a part.
 """
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -42,11 +43,12 @@ def replaced_dir(path):
   """Yields a temporary folder to fill; on success it replaces `path` whole.
 
   A crash while filling leaves `path` as it was; the temporary folder is
-  removed on failure. Between the two renames at the end a crash can leave no
+  removed on failure, or by the next call if the process was killed. Between the two renames at the end a crash can leave no
   `path` at all, never a mix of old and new files.
   """
+  for leftover in glob.glob(f"{glob.escape(path)}.tmp-*") + glob.glob(f"{glob.escape(path)}.old-*"):
+    shutil.rmtree(leftover, ignore_errors=True)  # of a killed writer (the caller holds the lock)
   temporary = f"{path}.tmp-{os.getpid()}"
-  shutil.rmtree(temporary, ignore_errors=True)
   try:
     yield temporary
   except BaseException:

@@ -270,3 +270,26 @@ def test_the_mirrored_meta_gradient_equals_the_single_device_one():
                           timeout=300)
   assert result.returncode == 0, result.stderr[-2000:]
   assert result.stdout.split() == ["default", "1", "mirrored", "2", "equal"]
+
+
+def test_a_kill_during_export_leaves_the_previous_saved_model_whole(run_copy):
+  saved = os.path.join(run_copy, "saved_model")
+  weights = os.path.join(saved, "variables", "variables.data-00000-of-00001")
+  before = open(weights, "rb").read()
+  process = subprocess.Popen([sys.executable, "train.py", f"--savedir={run_copy}",
+                              "--n_train_iters=6", "--save_freq=2", *TINY], cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + 300
+  while not any(name.startswith("saved_model.tmp-") for name in os.listdir(run_copy)):
+    assert time.time() < deadline and process.poll() is None, "the export never started"
+    time.sleep(0.02)
+  process.kill()  # SIGKILL in the middle of writing the new SavedModel
+  process.wait()
+  assert open(weights, "rb").read() == before
+  result = run("evaluate.py", f"--savedir={run_copy}", "--n_test_iters=2",
+               f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}")
+  assert result.returncode == 0, result.stderr[-2000:]  # the previous model still answers
+  result = train(run_copy, iters=6)  # rerunning finishes the export and sweeps the leftover
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert sorted(n for n in os.listdir(run_copy) if n.startswith("saved_model")) == ["saved_model"]
+  assert open(weights, "rb").read() != before  # step 6's weights, not step 4's
