@@ -6,6 +6,7 @@ Flags -> a `RunConfig` (what defines the run) and a `Schedule` (how long, how of
 `training.train`. Rerunning the same command resumes from the newest good checkpoint in
 --savedir. Flag names follow the authors' main.py, so their run files translate one to one.
 """
+import dataclasses
 import os
 import sys
 
@@ -84,7 +85,7 @@ def noise_from_flags():
   return "none" if FLAGS.maml else FLAGS.noise
 
 
-def run_config_from_flags(fingerprint=""):
+def run_config_from_flags():
   channels, size, filters = datasets.DATASETS[FLAGS.dataset]
   return config_lib.RunConfig(
       model=config_lib.ModelConfig(image_size=size, image_channels=channels,
@@ -96,7 +97,7 @@ def run_config_from_flags(fingerprint=""):
                                  num_test_mc_samples=FLAGS.n_test_mc_samp, meta_lr=FLAGS.meta_lr,
                                  meta_gradient=meta_gradient_from_flags(), meta_sgd=FLAGS.meta_sgd),
       episodes=config_lib.EpisodeConfig(FLAGS.way, FLAGS.shot, FLAGS.query, FLAGS.metabatch),
-      dataset=FLAGS.dataset, data_fingerprint=fingerprint, train_split=FLAGS.train_split,
+      dataset=FLAGS.dataset, train_split=FLAGS.train_split,
       eval_split=FLAGS.eval_split, seed=FLAGS.seed, strategy=FLAGS.strategy)
 
 
@@ -112,12 +113,12 @@ def main(argv):
   console.quiet_python_loggers()
   try:
     schedule = schedule_from_flags()
-    run_config_from_flags()  # settings are checked before the data is read
+    run_config = run_config_from_flags()  # settings are checked before the data is read
     if FLAGS.logical_cpus:
       devices.split_cpu(FLAGS.logical_cpus)
-    fingerprint = datasets.fingerprint(FLAGS.dataset, data_dir())
-    training.train(run_config_from_flags(fingerprint), FLAGS.savedir, schedule, data_dir(),
-                   FLAGS.cache_dir)
+    run_config = dataclasses.replace(
+        run_config, data_fingerprint=datasets.fingerprint(FLAGS.dataset, data_dir()))
+    training.train(run_config, FLAGS.savedir, schedule, data_dir(), FLAGS.cache_dir)
   except training.Interrupted as interrupted:
     print(f"error: {interrupted}", file=sys.stderr)
     sys.exit(128 + interrupted.signum)
