@@ -24,7 +24,6 @@ from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
 from metadropout_tf import evaluation
 from metadropout_tf import files
-from metadropout_tf import rng
 
 flags.DEFINE_string("savedir", None, "a training run's directory (holds saved_model/)")
 flags.DEFINE_string("data_dir", None, "the benchmark's official files (default ../shared/datasets/<dataset>)")
@@ -74,10 +73,7 @@ def evaluate():
   data_dir = FLAGS.data_dir or os.path.join("..", "shared", "datasets", run_config.dataset)
   images = datasets.load(run_config.dataset, data_dir, FLAGS.split, FLAGS.cache_dir)
 
-  noise_seed = rng.stream(FLAGS.seed, "eval_noise")
-
-  def predict(support_images, support_labels, query_images, index):
-    seed = rng.step_seed(noise_seed, index)
+  def predict(support_images, support_labels, query_images, seed):
     return model.adapt_and_predict_seeded(support_images, support_labels, query_images, seed,
                                           tf.constant(num_samples, tf.int32))
 
@@ -87,8 +83,8 @@ def evaluate():
       print(f"{done}/{FLAGS.n_test_iters} episodes  running accuracy "
             f"{sum(accuracies) / done:.2f}%  {time.perf_counter() - start:.0f} s", flush=True)
 
-  results = evaluation.meta_test(predict, images, episode_config, FLAGS.n_test_iters,
-                                 rng.stream(FLAGS.seed, "eval_episodes"), on_episode=progress)
+  results = evaluation.meta_test(predict, images, episode_config, FLAGS.n_test_iters, FLAGS.seed,
+                                 on_episode=progress)
   print(f"accuracy: {results['accuracy']:.2f} +- {results['ci95']:.2f}")
   results.update(savedir=FLAGS.savedir, split=FLAGS.split, way=episode_config.num_ways,
                  shot=episode_config.num_shots, query=episode_config.num_queries,

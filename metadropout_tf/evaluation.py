@@ -2,6 +2,7 @@
 import numpy as np
 
 from metadropout_tf import episodes as episodes_lib
+from metadropout_tf import rng
 
 
 def confidence_interval(accuracies):
@@ -14,20 +15,25 @@ def meta_test(predict, images, episode_config, num_episodes, seed, on_episode=No
   """Accuracy of `predict` on `num_episodes` tasks drawn from `images`.
 
   Args:
-    predict: (support_images, support_labels, query_images, episode index) ->
+    predict: (support_images, support_labels, query_images, [2] int64 noise seed) ->
       query probabilities [N*Q, N].
     images: [classes, per_class, H, W, C] of the meta-test classes.
     episode_config: way / shot / query of the tasks.
-    num_episodes: how many tasks; episode i is a pure function of (seed, i).
+    num_episodes: how many tasks.
+    seed: int; episode i and its noise come from the `eval_episodes` and
+      `eval_noise` streams of it (`rng.stream`), so the same seed gives every
+      model the same episodes.
     on_episode: optional callback(i, accuracies so far), e.g. for progress.
   Returns:
     {"accuracy": mean %, "ci95": 95% half-width %, "num_episodes": n, "accuracies": [%]}.
   """
-  dataset = episodes_lib.episode_dataset(images, episode_config, seed, num_steps=num_episodes,
-                                         batched=False)
+  dataset = episodes_lib.episode_dataset(images, episode_config, rng.stream(seed, "eval_episodes"),
+                                         num_steps=num_episodes, batched=False)
+  noise_seed = rng.stream(seed, "eval_noise")
   accuracies = []
   for index, task in dataset:
-    probs = predict(task.support_images, task.support_labels, task.query_images, index)
+    probs = predict(task.support_images, task.support_labels, task.query_images,
+                    rng.step_seed(noise_seed, index))
     correct = np.argmax(np.asarray(probs), -1) == task.query_labels.numpy()
     accuracies.append(100.0 * correct.mean())
     if on_episode:

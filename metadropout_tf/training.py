@@ -196,17 +196,14 @@ def _loop(learner, train_images, eval_images, run_config, schedule, writer, step
 def _held_out(learner, images, run_config, schedule, writer, step, stop):
   """Accuracy on held-out classes (the same seeded episodes every time); a stop request
   abandons it (it changes no state)."""
-  noise_seed = rng.stream(run_config.seed, "eval_noise")
-
   def check_stop(*_):
     if stop.signum:
       raise _Abandoned()
 
   try:
-    results = evaluation.meta_test(
-        lambda s, l, q, i: learner.predict_task(s, l, q, rng.step_seed(noise_seed, i)),
-        images, run_config.episodes, schedule.num_eval_episodes,
-        rng.stream(run_config.seed, "eval_episodes"), on_episode=check_stop)
+    results = evaluation.meta_test(learner.predict_task, images, run_config.episodes,
+                                   schedule.num_eval_episodes, run_config.seed,
+                                   on_episode=check_stop)
   except _Abandoned:
     return
   print(f"step {step}  held-out ({run_config.eval_split}) accuracy {results['accuracy']:.2f} "
