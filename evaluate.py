@@ -20,14 +20,14 @@ from metadropout_tf import console  # before TensorFlow loads
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
 import tensorflow as tf
 
+from metadropout_tf import cli
 from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
 from metadropout_tf import evaluation
 from metadropout_tf import files
 
 flags.DEFINE_string("savedir", None, "a training run's directory (holds saved_model/)")
-flags.DEFINE_string("data_dir", None, "the benchmark's official files (default ../shared/datasets/<dataset>)")
-flags.DEFINE_string("cache_dir", ".cache", "where processed arrays are cached")
+cli.define_data_flags(with_dataset=False)
 flags.DEFINE_string("split", "test", "meta-test classes (Omniglot: test, or val)")
 flags.DEFINE_integer("n_test_iters", 1000, "meta-test episodes")
 flags.DEFINE_integer("n_test_mc_samp", None, "noise samples S of the inner loss (default: the run's)")
@@ -70,8 +70,8 @@ def evaluate():
   num_samples = FLAGS.n_test_mc_samp or run_config.meta.num_test_mc_samples
   if num_samples <= 0:
     raise config_lib.ConfigError(f"--n_test_mc_samp must be positive, got {num_samples}")
-  data_dir = FLAGS.data_dir or os.path.join("..", "shared", "datasets", run_config.dataset)
-  images = datasets.load(run_config.dataset, data_dir, FLAGS.split, FLAGS.cache_dir)
+  images, _ = datasets.load(run_config.dataset, cli.data_dir(run_config.dataset), FLAGS.split,
+                            FLAGS.tfds_data_dir)
 
   def predict(support_images, support_labels, query_images, seed):
     return model.adapt_and_predict_seeded(support_images, support_labels, query_images, seed,

@@ -7,7 +7,6 @@ Flags -> a `RunConfig` (what defines the run) and a `Schedule` (how long, how of
 --savedir. Flag names follow the authors' main.py, so their run files translate one to one.
 """
 import dataclasses
-import os
 import sys
 
 from absl import app
@@ -16,6 +15,7 @@ from absl import flags
 from metadropout_tf import console  # before TensorFlow loads
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
 
+from metadropout_tf import cli
 from metadropout_tf import config as config_lib
 from metadropout_tf import checkpoints
 from metadropout_tf import datasets
@@ -25,11 +25,10 @@ from metadropout_tf import noise
 from metadropout_tf import training
 
 flags.DEFINE_string("savedir", None, "run directory: config, checkpoints, TensorBoard logs, SavedModel")
-flags.DEFINE_enum("dataset", "omniglot", list(datasets.DATASETS), "benchmark")
-flags.DEFINE_string("data_dir", None, "the benchmark's official files (default ../shared/datasets/<dataset>)")
-flags.DEFINE_string("cache_dir", ".cache", "where processed arrays are cached")
-flags.DEFINE_string("train_split", "trainval", "classes to meta-train on (Omniglot: trainval or train)")
-flags.DEFINE_string("eval_split", "test", "held-out classes for periodic evaluation (test, or val for model selection)")
+cli.define_data_flags()
+flags.DEFINE_enum("train_split", None, list(datasets.SPLITS), "classes to meta-train on "
+                  "(default: the paper's, Omniglot trainval, miniImageNet train)")
+flags.DEFINE_enum("eval_split", "test", list(datasets.SPLITS), "held-out classes for periodic evaluation (test, or val for model selection)")
 flags.DEFINE_integer("way", 20, "classes per task (N)")
 flags.DEFINE_integer("shot", 1, "support examples per class (K)")
 flags.DEFINE_integer("query", 15, "query examples per class")
@@ -65,10 +64,6 @@ flags.mark_flag_as_required("savedir")
 FLAGS = flags.FLAGS
 
 
-def data_dir():
-  return FLAGS.data_dir or os.path.join("..", "shared", "datasets", FLAGS.dataset)
-
-
 def meta_gradient_from_flags():
   if not FLAGS.first_order:
     return FLAGS.meta_gradient
@@ -86,10 +81,11 @@ def noise_from_flags():
 
 
 def run_config_from_flags():
-  channels, size, filters = datasets.DATASETS[FLAGS.dataset]
+  benchmark = datasets.DATASETS[FLAGS.dataset]
   return config_lib.RunConfig(
-      model=config_lib.ModelConfig(image_size=size, image_channels=channels,
-                                   num_filters=FLAGS.num_filters or filters, num_ways=FLAGS.way,
+      model=config_lib.ModelConfig(image_size=benchmark.image_size,
+                                   image_channels=benchmark.image_channels,
+                                   num_filters=FLAGS.num_filters or benchmark.num_filters, num_ways=FLAGS.way,
                                    noise=noise_from_flags(), batch_norm=FLAGS.batch_norm,
                                    logit_noise=FLAGS.logit_noise),
       meta=config_lib.MetaConfig(inner_lr=FLAGS.inner_lr, num_inner_steps=FLAGS.n_steps,
@@ -97,7 +93,7 @@ def run_config_from_flags():
                                  num_test_mc_samples=FLAGS.n_test_mc_samp, meta_lr=FLAGS.meta_lr,
                                  meta_gradient=meta_gradient_from_flags(), meta_sgd=FLAGS.meta_sgd),
       episodes=config_lib.EpisodeConfig(FLAGS.way, FLAGS.shot, FLAGS.query, FLAGS.metabatch),
-      dataset=FLAGS.dataset, train_split=FLAGS.train_split,
+      dataset=FLAGS.dataset, train_split=FLAGS.train_split or benchmark.train_split,
       eval_split=FLAGS.eval_split, seed=FLAGS.seed, strategy=FLAGS.strategy)
 
 
@@ -117,8 +113,9 @@ def main(argv):
     if FLAGS.logical_cpus:
       devices.split_cpu(FLAGS.logical_cpus)
     run_config = dataclasses.replace(
-        run_config, data_fingerprint=datasets.fingerprint(FLAGS.dataset, data_dir()))
-    training.train(run_config, FLAGS.savedir, schedule, data_dir(), FLAGS.cache_dir)
+        run_config, data_fingerprint=datasets.fingerprint(FLAGS.dataset, cli.data_dir(FLAGS.dataset)))
+    training.train(run_config, FLAGS.savedir, schedule, cli.data_dir(FLAGS.dataset),
+                   FLAGS.tfds_data_dir)
   except training.Interrupted as interrupted:
     print(f"error: {interrupted}", file=sys.stderr)
     sys.exit(128 + interrupted.signum)

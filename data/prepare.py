@@ -1,34 +1,39 @@
-"""Prepares a benchmark from its official files: validates and caches the splits.
+"""Prepares a benchmark with tensorflow-datasets from its official files, and reports its splits.
 
-  python data/prepare.py --dataset=omniglot --data_dir=../shared/datasets/omniglot
+  python data/prepare.py --dataset=miniimagenet [--data_dir=...] [--tfds_data_dir=...]
 
-train.py does the same on first use; this lets a cluster job start warm and
-reports the class counts of every split.
+train.py and evaluate.py do the same on first use; this lets a cluster job start warm. Nothing
+is downloaded: the official files are tfds' manual directory.
 """
 import sys
+import time
 
 from absl import app
-from absl import flags
 
-import metadropout_tf  # noqa: F401
-from metadropout_tf import config as config_lib
+from metadropout_tf import console  # before TensorFlow loads
+import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
+from metadropout_tf import cli
 from metadropout_tf import datasets
-from metadropout_tf.datasets import omniglot
+from metadropout_tf.datasets import manual_builder
 
-flags.DEFINE_enum("dataset", "omniglot", list(datasets.DATASETS), "benchmark")
-flags.DEFINE_string("data_dir", "../shared/datasets/omniglot", "the official files")
-flags.DEFINE_string("cache_dir", ".cache", "where processed arrays are cached")
-FLAGS = flags.FLAGS
+cli.define_data_flags()
+FLAGS = cli.FLAGS
 
 
-def main(_):
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments {argv[1:]}")
+  console.quiet_python_loggers()
+  start = time.perf_counter()
   try:
-    for split in omniglot.SPLITS:
-      images = datasets.load(FLAGS.dataset, FLAGS.data_dir, split, FLAGS.cache_dir)
-      print(f"{FLAGS.dataset} {split}: {images.shape[0]} classes x {images.shape[1]} images "
-            f"{images.shape[2:]}")
-  except config_lib.ConfigError as error:
+    builder = manual_builder.prepared_builder(datasets.DATASETS[FLAGS.dataset].builder,
+                                              cli.data_dir(FLAGS.dataset), FLAGS.tfds_data_dir)
+  except datasets.DataError as error:
     sys.exit(f"error: {error}")
+  for split, shape in builder.info.metadata["splits"].items():
+    print(f"{builder.name} {split}: {shape['classes']} classes x {shape['per_class']} images "
+          f"{builder.IMAGE_SHAPE}")
+  print(f"prepared in {builder.data_dir} ({time.perf_counter() - start:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -12,21 +12,20 @@ from absl import flags
 
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
 import numpy as np
-import tensorflow as tf
 
+from metadropout_tf import cli
 from metadropout_tf import config as config_lib
+from metadropout_tf import datasets
 from metadropout_tf import episodes
 from metadropout_tf import meta_learner
 from metadropout_tf import network
 from metadropout_tf import rng
-from metadropout_tf.datasets import omniglot
 
 flags.DEFINE_list("ways", ["20", "5"], "N of the N-way 1-shot settings to measure")
 flags.DEFINE_enum("noise", "multiplicative", ["multiplicative", "none"], "meta-dropout or MAML")
 flags.DEFINE_integer("episodes", 5, "episodes per setting")
 flags.DEFINE_integer("seed", 0, "initial weights and episodes")
-flags.DEFINE_string("data_dir", "../shared/datasets/omniglot", "Omniglot files")
-flags.DEFINE_string("cache_dir", ".cache", "where processed arrays are cached")
+cli.define_data_flags(with_dataset=False)
 FLAGS = flags.FLAGS
 COMPARED = ("authors_tf1", "first_order")
 
@@ -47,7 +46,7 @@ def compare(exact, other, names):
 
 
 def main(_):
-  images, _ = omniglot.load(FLAGS.data_dir, "trainval", FLAGS.cache_dir)
+  images, _ = datasets.load("omniglot", cli.data_dir("omniglot"), "trainval", FLAGS.tfds_data_dir)
   for way in map(int, FLAGS.ways):
     model = network.Conv4(config_lib.ModelConfig(num_ways=way, noise=FLAGS.noise), seed=FLAGS.seed)
     episode_config = config_lib.EpisodeConfig(way, 1, 15, 1)

@@ -1,6 +1,6 @@
 """Meta-training as one call: run directory, checkpoints, the loop, the export.
 
-  training.train(run_config, savedir, schedule, data_dir, cache_dir)
+  training.train(run_config, savedir, schedule, data_dir, tfds_data_dir)
 
 The run directory holds the whole `RunConfig` (`config.json`), the checkpoints
 (weights, Adam state, step: every random draw is a function of the seed and the
@@ -62,7 +62,7 @@ class Schedule:
         raise config_lib.ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
 
 
-def train(run_config, savedir, schedule, data_dir, cache_dir):
+def train(run_config, savedir, schedule, data_dir, tfds_data_dir=None):
   """Meta-trains (or resumes) the run in `savedir`, then exports its SavedModel; returns its path."""
   strategy = devices.make_strategy(run_config.strategy)
   replicas = strategy.num_replicas_in_sync
@@ -75,7 +75,8 @@ def train(run_config, savedir, schedule, data_dir, cache_dir):
   writing_dir = savedir if chief else os.path.join(savedir, f"worker-{strategy.cluster_resolver.task_id}")
   os.makedirs(writing_dir, exist_ok=True)
   with files.run_lock(writing_dir):
-    return _train_locked(run_config, writing_dir, schedule, data_dir, cache_dir, strategy, chief)
+    return _train_locked(run_config, writing_dir, schedule, data_dir, tfds_data_dir, strategy,
+                         chief)
 
 
 def claim_run_dir(savedir, run_config):
@@ -95,12 +96,13 @@ def claim_run_dir(savedir, run_config):
   config_lib.save(path, run_config)
 
 
-def _train_locked(run_config, savedir, schedule, data_dir, cache_dir, strategy, chief):
+def _train_locked(run_config, savedir, schedule, data_dir, tfds_data_dir, strategy, chief):
   claim_run_dir(savedir, run_config)
-  train_images = datasets.load(run_config.dataset, data_dir, run_config.train_split, cache_dir)
+  train_images, _ = datasets.load(run_config.dataset, data_dir, run_config.train_split,
+                                  tfds_data_dir)
   episodes.check_fits(run_config.episodes, train_images.shape)
-  eval_images = (datasets.load(run_config.dataset, data_dir, run_config.eval_split, cache_dir)
-                 if schedule.eval_every else None)
+  eval_images = (datasets.load(run_config.dataset, data_dir, run_config.eval_split,
+                               tfds_data_dir)[0] if schedule.eval_every else None)
 
   with strategy.scope():
     model = network.Conv4(run_config.model, seed=rng.stream(run_config.seed, "init"))

@@ -1,5 +1,7 @@
-"""Shared fixtures: the real Omniglot files beside the project, and tiny configs."""
+"""Shared fixtures: the real benchmarks beside the project, prepared once offline; tiny configs."""
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 
@@ -8,26 +10,66 @@ import tensorflow as tf
 
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
 from metadropout_tf import checkpoints
-from metadropout_tf.datasets import omniglot
+from metadropout_tf import datasets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OMNIGLOT_DIR = os.path.join(ROOT, "..", "shared", "datasets", "omniglot")
-CACHE_DIR = os.path.join(ROOT, ".cache")
+DATASETS_DIR = os.path.join(ROOT, "..", "shared", "datasets")
+OMNIGLOT_DIR = os.path.join(DATASETS_DIR, "omniglot")
+MINI_IMAGENET_DIR = os.path.join(DATASETS_DIR, "miniimagenet")
+TFDS_DIR = os.path.join(ROOT, ".cache", "tensorflow_datasets")  # shared by the suite's runs
+
+
+@contextlib.contextmanager
+def no_network():
+  """Fails any attempt to open an internet connection inside the block; yields the attempts."""
+  attempts = []
+  real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+  def connect(sock, address):
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+      attempts.append(address)
+      raise OSError(f"network access attempted: {address}")
+    return real_connect(sock, address)
+
+  def getaddrinfo(host, *args, **kwargs):
+    attempts.append(host)
+    raise OSError(f"network access attempted: {host}")
+
+  socket.socket.connect, socket.getaddrinfo = connect, getaddrinfo
+  try:
+    yield attempts
+  finally:
+    socket.socket.connect, socket.getaddrinfo = real_connect, real_getaddrinfo
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prepared_benchmarks():
+  """Both benchmarks prepared with tfds from the official files, with the network blocked."""
+  with no_network() as attempts:
+    for name, folder in (("omniglot", OMNIGLOT_DIR), ("miniimagenet", MINI_IMAGENET_DIR)):
+      datasets.manual_builder.prepared_builder(datasets.DATASETS[name].builder, folder, TFDS_DIR)
+  assert not attempts
 
 
 @pytest.fixture(scope="session")
 def omniglot_test():
-  """The 1692 real meta-test classes, [1692, 20, 28, 28, 1]."""
-  return omniglot.load(OMNIGLOT_DIR, "test", CACHE_DIR)
+  """The 1692 real meta-test classes: (uint8 [1692, 20, 28, 28, 1], class names)."""
+  return datasets.load("omniglot", OMNIGLOT_DIR, "test", TFDS_DIR)
 
 
 @pytest.fixture(scope="session")
 def omniglot_trainval():
-  return omniglot.load(OMNIGLOT_DIR, "trainval", CACHE_DIR)
+  return datasets.load("omniglot", OMNIGLOT_DIR, "trainval", TFDS_DIR)
+
+
+@pytest.fixture(scope="session")
+def mini_imagenet_test():
+  """The 20 real miniImageNet meta-test classes: (uint8 [20, 600, 84, 84, 3], wnids)."""
+  return datasets.load("miniimagenet", MINI_IMAGENET_DIR, "test", TFDS_DIR)
 
 
 TINY = ["--way=5", "--shot=1", "--query=3", "--metabatch=2", "--n_steps=1", "--num_filters=4",
-        "--eval_freq=0", "--log_freq=1", f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}"]
+        "--eval_freq=0", "--log_freq=1", f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}"]
 
 
 def run(script, *args, timeout=600):

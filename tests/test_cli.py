@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from metadropout_tf import variants
 
-from conftest import CACHE_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run
+from conftest import TFDS_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run
 
 
 def test_train_export_evaluate(tmp_path):
@@ -24,7 +24,7 @@ def test_train_export_evaluate(tmp_path):
   assert "step 4/4" in result.stdout and "held-out (test) accuracy" in result.stdout
   assert os.listdir(os.path.join(savedir, "logs"))
   result = run("evaluate.py", f"--savedir={savedir}", "--n_test_iters=5", "--n_test_mc_samp=2",
-               f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}")
+               f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}")
   assert result.returncode == 0, result.stderr[-2000:]
   line = [l for l in result.stdout.splitlines() if l.startswith("accuracy: ")][0]
   mean, ci = float(line.split()[1]), float(line.split()[3])
@@ -122,7 +122,7 @@ def test_every_variant_trains_exports_and_evaluates(tmp_path, variant):
   config = json.load(open(os.path.join(savedir, "config.json")))
   assert config["meta"]["meta_sgd"] == ("--meta_sgd" in variant)
   result = run("evaluate.py", f"--savedir={savedir}", "--n_test_iters=3", "--n_test_mc_samp=2",
-               f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}")
+               f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}")
   assert result.returncode == 0, result.stderr[-2000:]
   assert 0 <= json.load(open(os.path.join(savedir, "meta_test_test.json")))["accuracy"] <= 100
 

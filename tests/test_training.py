@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import CACHE_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run
+from conftest import TFDS_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run
 from metadropout_tf import checkpoints
 
 
@@ -181,7 +181,7 @@ def test_the_console_is_quiet_unless_asked(tmp_path):
 
 def test_evaluate_defaults_to_the_runs_settings_and_records_its_config(run_copy):
   result = run("evaluate.py", f"--savedir={run_copy}", "--n_test_iters=2",
-               f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}")
+               f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}")
   assert result.returncode == 0, result.stderr[-2000:]
   results = json.load(open(os.path.join(run_copy, "meta_test_test.json")))
   config = json.load(open(os.path.join(run_copy, "config.json")))
@@ -198,7 +198,7 @@ def test_evaluate_names_a_damaged_saved_model_in_one_line(run_copy, damage):
   with open(target, "r+b") as f:
     f.truncate(os.path.getsize(target) // 3)
   result = run("evaluate.py", f"--savedir={run_copy}", "--n_test_iters=2",
-               f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}")
+               f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}")
   assert result.returncode != 0
   assert last_line(result).startswith(f"error: the SavedModel at {saved} is damaged"), \
       last_line(result)
@@ -242,10 +242,9 @@ def test_two_workers_on_this_host_end_at_the_single_device_weights(tmp_path):
 
 MIRRORED_GRADIENT_CHECK = """
 import numpy as np, tensorflow as tf
-from metadropout_tf import config, devices, episodes, meta_learner, network
-from metadropout_tf.datasets import omniglot
+from metadropout_tf import config, datasets, devices, episodes, meta_learner, network
 devices.split_cpu(2)
-images, _ = omniglot.load({data!r}, "test", {cache!r})
+images, _ = datasets.load("omniglot", {data!r}, "test", {tfds!r})
 episode_config = config.EpisodeConfig(5, 1, 3, 4)
 batch = next(iter(episodes.episode_dataset(images[:100], episode_config, 0)))[1]
 grads = []
@@ -265,7 +264,7 @@ print("equal")
 
 
 def test_the_mirrored_meta_gradient_equals_the_single_device_one():
-  code = MIRRORED_GRADIENT_CHECK.format(data=OMNIGLOT_DIR, cache=CACHE_DIR)
+  code = MIRRORED_GRADIENT_CHECK.format(data=OMNIGLOT_DIR, tfds=TFDS_DIR)
   result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
   assert result.returncode == 0, result.stderr[-2000:]
@@ -287,7 +286,7 @@ def test_a_kill_during_export_leaves_the_previous_saved_model_whole(run_copy):
   process.wait()
   assert open(weights, "rb").read() == before
   result = run("evaluate.py", f"--savedir={run_copy}", "--n_test_iters=2",
-               f"--data_dir={OMNIGLOT_DIR}", f"--cache_dir={CACHE_DIR}")
+               f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}")
   assert result.returncode == 0, result.stderr[-2000:]  # the previous model still answers
   result = train(run_copy, iters=6)  # rerunning finishes the export and sweeps the leftover
   assert result.returncode == 0, result.stderr[-2000:]

@@ -1,48 +1,100 @@
-"""Omniglot from the official archives and the Vinyals et al. (2016) split files.
+"""Omniglot from the official archives and the Vinyals et al. (2016) split files, as tfds.
 
 Layout read (zips or their extracted folders, as users download them):
   DATA_DIR/images_background.zip  (or DATA_DIR/images_background/)
   DATA_DIR/images_evaluation.zip  (or DATA_DIR/images_evaluation/)
-  DATA_DIR/splits/vinyals/{train,val,trainval,test}.txt, lines "Alphabet/characterNN/rotDDD"
-Each 105x105 1-bit drawing is converted to 8-bit grey (PIL does not resample
-mode "1"), resized to 28x28 with Lanczos, and inverted so that ink is 1.0 and
-paper 0.0 (MAML's convention). A rotation by DDD degrees (counter-clockwise)
-makes a class of its own: trainval = 4800 classes, test = 1692.
-The resized characters are cached as one .npz, so later runs start in seconds.
+  DATA_DIR/splits/vinyals/{train,val,test}.txt, lines "Alphabet/characterNN/rotDDD"
+Each 105x105 1-bit drawing is converted to 8-bit grey (PIL does not resample mode "1"),
+resized to 28x28 with Lanczos and inverted, so that ink is 255 and paper 0 (MAML's convention:
+ink is 1.0 once scaled to [0, 1]). A rotation by DDD degrees (counter-clockwise) makes a class
+of its own: train = 4112, val = 688, test = 1692 classes of 20 (trainval = train+val = 4800).
+The catalog's `omniglot` builder cannot serve this split, hence this one.
 """
+import functools
 import hashlib
 import io
 import os
 import re
-import sys
 import zipfile
 
 import numpy as np
 from PIL import Image
 
-from metadropout_tf.config import ConfigError
+from metadropout_tf.datasets import manual_builder
+from metadropout_tf.datasets.manual_builder import DataError, Example
 
 ARCHIVES = ("images_background", "images_evaluation")
-SPLITS = ("train", "val", "trainval", "test")
+SPLITS = ("train", "val", "test")
 IMAGE_SIZE = 28
 EXAMPLES_PER_CLASS = 20
-CACHE_VERSION = 1
 _MEMBER = re.compile(r"^(?:.*/)?(images_background|images_evaluation)/([^/]+)/(character\d+)/([^/]+\.png)$")
 _LINE = re.compile(r"^([^/]+/character\d+)/rot(\d{3})$")
 
 
-def load(data_dir, split, cache_dir):
-  """Returns (images [classes, 20, 28, 28, 1] float32 in [0, 1], class names) of a split."""
-  names = read_split(data_dir, split)
-  characters = load_characters(data_dir, cache_dir)
-  images = np.empty((len(names), EXAMPLES_PER_CLASS, IMAGE_SIZE, IMAGE_SIZE, 1), np.float32)
-  for i, (line_no, name) in enumerate(names):
-    character, degrees = _LINE.match(name).groups()
-    if character not in characters:
-      raise ConfigError(f"{split_path(data_dir, split)}:{line_no} names {character}, which is "
-                        "not in the Omniglot archives: check the split file and --data_dir")
-    images[i, ..., 0] = np.rot90(characters[character], int(degrees) // 90, axes=(1, 2))
-  return images, [name for _, name in names]
+class OmniglotVinyals(manual_builder.ManualImageBuilder):
+  """Omniglot (Lake et al., 2015) in Vinyals et al.'s few-shot split, rotations as classes."""
+  IMAGE_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
+  ENCODING = "png"
+  HOMEPAGE = "https://github.com/brendenlake/omniglot"
+  MANUAL_DOWNLOAD_INSTRUCTIONS = (
+      "Put images_background.zip and images_evaluation.zip (or their folders) and "
+      "splits/vinyals/{train,val,test}.txt in the manual directory.")
+
+  @classmethod
+  def read_classes(cls, manual_dir):
+    lines = {split: read_split(manual_dir, split) for split in SPLITS
+             if split != "val" or os.path.exists(split_path(manual_dir, split))}
+    drawings = _Drawings(manual_dir)
+    splits = {}
+    for split, names in lines.items():
+      classes = splits[split] = {}
+      for line_no, name in names:
+        character, degrees = _LINE.match(name).groups()
+        files = drawings.files(character, f"{split_path(manual_dir, split)}:{line_no}")
+        classes[name] = [Example(file, functools.partial(drawings.rotated, character, i,
+                                                         int(degrees) // 90))
+                         for i, file in enumerate(files)]
+    return splits
+
+  @classmethod
+  def fingerprint(cls, manual_dir):
+    return fingerprint(manual_dir)
+
+
+class _Drawings:
+  """The characters of both archives, decoded one character at a time (rotations reuse it)."""
+
+  def __init__(self, manual_dir):
+    self._characters = {}
+    for archive in ARCHIVES:
+      for character, files in _read_archive(manual_dir, archive).items():
+        if len(files) != EXAMPLES_PER_CLASS:
+          raise DataError(f"{archive}: {character} has {len(files)} drawings, expected "
+                          f"{EXAMPLES_PER_CLASS}: the archive looks incomplete")
+        self._characters[character] = sorted(files)
+
+  def files(self, character, where):
+    if character not in self._characters:
+      raise DataError(f"{where} names {character}, which is not in the Omniglot archives: "
+                      "check the split file and --data_dir")
+    return [f"{character}/{name}" for name, _ in self._characters[character]]
+
+  def rotated(self, character, index, quarter_turns):
+    return np.ascontiguousarray(np.rot90(self._decoded(character)[index], quarter_turns))[..., None]
+
+  @functools.lru_cache(maxsize=4)
+  def _decoded(self, character):
+    return [_preprocess(read(), f"{character}/{name}") for name, read in self._characters[character]]
+
+
+def _preprocess(png_bytes, name):
+  """[28, 28] uint8 with ink 255 from one official drawing."""
+  try:
+    image = Image.open(io.BytesIO(png_bytes)).convert("L")  # mode "1" would not be resampled
+  except (OSError, SyntaxError) as error:  # PIL's errors for truncated or foreign files
+    raise DataError(f"{name} is not a readable PNG ({error}): restore the official archive")
+  image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.LANCZOS)
+  return 255 - np.asarray(image, np.uint8)
 
 
 def fingerprint(data_dir):
@@ -52,7 +104,7 @@ def fingerprint(data_dir):
   """
   _require_data_dir(data_dir)
   digest = hashlib.sha1()
-  for split in SPLITS:
+  for split in ("train", "val", "trainval", "test"):  # trainval too: older runs' fingerprints
     path = split_path(data_dir, split)
     if os.path.exists(path):
       with open(path, "rb") as f:
@@ -73,12 +125,10 @@ def split_path(data_dir, split):
 
 def read_split(data_dir, split):
   """[(line number, "Alphabet/characterNN/rotDDD")] of a split file, validated."""
-  if split not in SPLITS:
-    raise ConfigError(f"unknown Omniglot split {split!r}: choose one of {SPLITS}")
   path = split_path(data_dir, split)
   _require_data_dir(data_dir)
   if not os.path.exists(path):
-    raise ConfigError(f"missing split file {path}: put the Vinyals split files in "
+    raise DataError(f"missing split file {path}: put the Vinyals split files in "
                       f"{os.path.join(data_dir, 'splits', 'vinyals')}")
   names = []
   with open(path) as f:
@@ -88,42 +138,10 @@ def read_split(data_dir, split):
         continue
       match = _LINE.match(line)
       if not match or int(match.group(2)) % 90:
-        raise ConfigError(f"{path}:{line_no}: {line!r} is not 'Alphabet/characterNN/rotDDD' "
+        raise DataError(f"{path}:{line_no}: {line!r} is not 'Alphabet/characterNN/rotDDD' "
                           "with DDD in 000, 090, 180, 270")
       names.append((line_no, line))
   return names
-
-
-def load_characters(data_dir, cache_dir):
-  """{"Alphabet/characterNN": [20, 28, 28] float32}, cached under cache_dir."""
-  _require_data_dir(data_dir)
-  key = hashlib.sha1(os.path.realpath(data_dir).encode()).hexdigest()[:10]
-  cache = os.path.join(cache_dir, f"omniglot_{IMAGE_SIZE}px_v{CACHE_VERSION}_{key}.npz")
-  if os.path.exists(cache):
-    try:
-      with np.load(cache) as data:
-        return {key.replace("__", "/"): data[key] for key in data.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
-      print(f"warning: the cache {cache} is damaged ({type(error).__name__}); rebuilding it",
-            file=sys.stderr, flush=True)
-  characters = {}
-  for archive in ARCHIVES:
-    for character, files in _read_archive(data_dir, archive).items():
-      if len(files) != EXAMPLES_PER_CLASS:
-        raise ConfigError(f"{archive}: {character} has {len(files)} drawings, expected "
-                          f"{EXAMPLES_PER_CLASS}: the archive looks incomplete")
-      characters[character] = np.stack([_preprocess(read()) for _, read in sorted(files)])
-  os.makedirs(cache_dir, exist_ok=True)
-  tmp = f"{cache}.tmp-{os.getpid()}.npz"  # written whole, then renamed into place
-  np.savez(tmp, **{name.replace("/", "__"): x for name, x in characters.items()})
-  os.replace(tmp, cache)
-  return characters
-
-
-def _preprocess(png_bytes):
-  image = Image.open(io.BytesIO(png_bytes)).convert("L")  # mode "1" would not be resampled
-  image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.LANCZOS)
-  return 1.0 - np.asarray(image, np.float32) / 255.0
 
 
 def _read_archive(data_dir, archive):
@@ -143,22 +161,22 @@ def _read_archive(data_dir, archive):
     try:
       archive_file = zipfile.ZipFile(zip_path)
     except zipfile.BadZipFile:
-      raise ConfigError(f"{zip_path} is not a zip archive: download the official file again")
+      raise DataError(f"{zip_path} is not a zip archive: download the official file again")
     for member in archive_file.namelist():
       match = _MEMBER.match(member)
       if match and match[1] == archive:
         characters.setdefault(f"{match[2]}/{match[3]}", []).append(
             (match[4], lambda member=member: archive_file.read(member)))
   else:
-    raise ConfigError(f"neither {zip_path} nor {folder}/ exists: --data_dir must hold the "
+    raise DataError(f"neither {zip_path} nor {folder}/ exists: --data_dir must hold the "
                       "official Omniglot archives")
   if not characters:
-    raise ConfigError(f"{archive} has no {archive}/<Alphabet>/characterNN/*.png entries: "
+    raise DataError(f"{archive} has no {archive}/<Alphabet>/characterNN/*.png entries: "
                       "expected the official Omniglot archive layout")
   return characters
 
 
 def _require_data_dir(data_dir):
   if not os.path.isdir(data_dir):
-    raise ConfigError(f"data directory {data_dir} does not exist: pass --data_dir pointing at "
+    raise DataError(f"data directory {data_dir} does not exist: pass --data_dir pointing at "
                       "the Omniglot archives and splits/vinyals/")
