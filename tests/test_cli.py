@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from metadropout_tf import config as config_lib
 from metadropout_tf import variants
 
-from conftest import TFDS_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run
+from conftest import MINI_IMAGENET_DIR, OMNIGLOT_DIR, ROOT, TFDS_DIR, TINY, checkpoint_values, last_line, run
 
 
 def test_train_export_evaluate(tmp_path):
@@ -127,25 +128,49 @@ def test_every_variant_trains_exports_and_evaluates(tmp_path, variant):
   assert 0 <= json.load(open(os.path.join(savedir, "meta_test_test.json")))["accuracy"] <= 100
 
 
-def test_every_preset_parses_to_its_paper_row(monkeypatch):
-  """Each Table 1-3 preset: its base setting plus the variant its file name says."""
+# Each paper setting: (episodes, inner_lr, meta_lr, dataset, image size, conv channels).
+PAPER_SETTINGS = {
+    "omniglot_20way_1shot": ((20, 1, 15, 8), 0.1, 1e-3, "omniglot", 28, 64),
+    "omniglot_20way_5shot": ((20, 5, 15, 6), 0.4, 1e-3, "omniglot", 28, 64),
+    "miniimagenet_5way_1shot": ((5, 1, 15, 4), 0.01, 1e-4, "miniimagenet", 84, 32),
+    "miniimagenet_5way_5shot": ((5, 5, 15, 4), 0.01, 1e-4, "miniimagenet", 84, 32),
+}
+
+
+def parse_preset(path, monkeypatch):
   monkeypatch.chdir(ROOT)  # presets name their base preset relative to the project
   import train  # pylint: disable=import-outside-toplevel
-  presets = os.path.join(ROOT, "presets")
-  for shots, inner_lr in ((1, 0.1), (5, 0.4)):
-    folder = f"omniglot_20way_{shots}shot"
-    names = sorted(os.listdir(os.path.join(presets, folder)))
-    assert sorted(names) == sorted(f"{name}.cfg" for name in variants.VARIANTS)
-    for name in names:
-      train.FLAGS.unparse_flags()
-      train.FLAGS(["train.py", f"--flagfile=presets/{folder}/{name}", "--savedir=unused"])
-      config = train.run_config_from_flags()
-      variant = name[:-len(".cfg")]
-      noise, meta_sgd = variants.VARIANTS[variant].noise, variants.VARIANTS[variant].meta_sgd
-      assert (config.model.noise, config.meta.meta_sgd) == (noise, meta_sgd), name
-      assert config.episodes == train.config_lib.EpisodeConfig(20, shots, 15, 8 if shots == 1 else 6)
-      assert config.meta.inner_lr == inner_lr and config.model.num_filters == 64
-      assert config.meta.meta_gradient == "exact"
+  train.FLAGS.unparse_flags()
+  train.FLAGS(["train.py", f"--flagfile={path}", "--savedir=unused"])
+  return train.run_config_from_flags(), train.FLAGS.n_train_iters
+
+
+@pytest.mark.parametrize("setting", variants.SETTINGS)
+def test_every_preset_parses_to_its_paper_row(monkeypatch, setting):
+  """Each Table 1-3 preset: its base setting plus the variant its file name says."""
+  assert set(PAPER_SETTINGS) == set(variants.SETTINGS)
+  episodes, inner_lr, meta_lr, dataset, size, filters = PAPER_SETTINGS[setting]
+  names = sorted(os.listdir(os.path.join(ROOT, "presets", setting)))
+  assert names == sorted(f"{name}.cfg" for name in variants.VARIANTS)
+  for name in names:
+    config, _ = parse_preset(f"presets/{setting}/{name}", monkeypatch)
+    variant = variants.VARIANTS[name[:-len(".cfg")]]
+    assert (config.model.noise, config.meta.meta_sgd) == (variant.noise, variant.meta_sgd), name
+    assert config.episodes == config_lib.EpisodeConfig(*episodes)
+    assert (config.meta.inner_lr, config.meta.meta_lr) == (inner_lr, meta_lr)
+    assert (config.dataset, config.model.image_size, config.model.num_filters) == (
+        dataset, size, filters)
+    assert config.meta.meta_gradient == "exact"
+    assert config.train_split == ("trainval" if dataset == "omniglot" else "train")
+
+
+@pytest.mark.parametrize("setting", variants.SETTINGS)
+def test_the_authors_run_file_presets_use_their_meta_gradient(monkeypatch, setting):
+  paper, _ = parse_preset(f"presets/{setting}.cfg", monkeypatch)
+  code, iterations = parse_preset(f"presets/{setting}_code.cfg", monkeypatch)
+  assert code.meta.meta_gradient == "authors_tf1" and iterations == 60000
+  assert code.episodes.meta_batch_size == 4
+  assert code.model == paper.model and code.meta.inner_lr == paper.meta.inner_lr
 
 
 def test_comparison_script_counts_every_pair_of_the_committed_results():
@@ -191,3 +216,22 @@ def test_learning_curves_are_plotted_from_a_runs_logs(tmp_path):
   no_logs = run("experiments/plot_learning_curves.py", f"--output_dir={output}",
                 f"none={tmp_path}")
   assert no_logs.returncode != 0 and last_line(no_logs).startswith("error: no held_out_test")
+
+
+def test_mini_imagenet_trains_exports_and_meta_tests(tmp_path):
+  """The paper's miniImageNet preset at a tiny budget: real 84x84x3 episodes through tfds."""
+  savedir = str(tmp_path / "mini")
+  result = run("train.py", "--flagfile=presets/miniimagenet_5way_1shot/metadrop.cfg",
+               f"--savedir={savedir}", "--n_train_iters=2", "--metabatch=2", "--query=2",
+               "--n_steps=1", "--num_filters=4", "--eval_freq=0", "--log_freq=1",
+               f"--data_dir={MINI_IMAGENET_DIR}", f"--tfds_data_dir={TFDS_DIR}")
+  assert result.returncode == 0, result.stderr[-2000:]
+  config = json.load(open(os.path.join(savedir, "config.json")))
+  assert (config["dataset"], config["train_split"]) == ("miniimagenet", "train")
+  assert (config["model"]["image_size"], config["model"]["image_channels"]) == (84, 3)
+  result = run("evaluate.py", f"--savedir={savedir}", "--n_test_iters=3", "--n_test_mc_samp=2",
+               f"--data_dir={MINI_IMAGENET_DIR}", f"--tfds_data_dir={TFDS_DIR}")
+  assert result.returncode == 0, result.stderr[-2000:]
+  results = json.load(open(os.path.join(savedir, "meta_test_test.json")))
+  assert len(results["accuracies"]) == 3 and 0 <= results["accuracy"] <= 100
+  assert results["way"] == 5 and results["query"] == 2
