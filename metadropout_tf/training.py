@@ -10,7 +10,9 @@ newest checkpoint that reads back, and a run with other settings is refused.
 """
 import dataclasses
 import os
+import resource
 import signal
+import sys
 import time
 
 import tensorflow as tf
@@ -145,8 +147,15 @@ def _train_locked(run_config, savedir, schedule, data_dir, tfds_data_dir, strate
   if chief:
     with files.replaced_dir(path) as temporary:
       export.save(model, learner.params, run_config.meta, run_config.to_dict(), temporary)
-    print(f"exported SavedModel to {path}", flush=True)
+    print(f"exported SavedModel to {path} (peak memory of this process "
+          f"{_peak_memory_gib():.1f} GiB)", flush=True)
   return path
+
+
+def _peak_memory_gib():
+  """The process's peak resident memory (ru_maxrss: KiB on Linux, bytes on macOS)."""
+  peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+  return peak / (2**30 if sys.platform == "darwin" else 2**20)
 
 
 def _loop(learner, train_images, eval_images, run_config, schedule, writer, step_var, save,
