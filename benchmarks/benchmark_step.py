@@ -11,6 +11,7 @@ import time
 from absl import app
 from absl import flags
 
+from metadropout_tf import console  # before TensorFlow loads
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
 from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
@@ -35,6 +36,7 @@ FLAGS = flags.FLAGS
 
 
 def main(_):
+  console.quiet_python_loggers()
   for name in FLAGS.settings:
     dataset, way, shot, query, metabatch, inner_lr, variant = SETTINGS[name]
     benchmark = datasets.DATASETS[dataset]

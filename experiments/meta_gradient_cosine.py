@@ -10,6 +10,7 @@ per episode the cosine between the `authors_tf1` (and `first_order`) meta-gradie
 from absl import app
 from absl import flags
 
+from metadropout_tf import console  # before TensorFlow loads
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
 import numpy as np
 
@@ -46,6 +47,7 @@ def compare(exact, other, names):
 
 
 def main(_):
+  console.quiet_python_loggers()
   images, _ = datasets.load("omniglot", cli.data_dir("omniglot"), "trainval", FLAGS.tfds_data_dir)
   for way in map(int, FLAGS.ways):
     model = network.Conv4(config_lib.ModelConfig(num_ways=way, noise=FLAGS.noise), seed=FLAGS.seed)
