@@ -8,7 +8,6 @@ meta-test classes, adapts with S noise samples (the run's, 30 in the paper),
 prints `accuracy: XX.XX +- Y.YY` (95% interval 1.96 * std / sqrt(n)) and writes
 JSON with the per-episode accuracies and the run's whole config.
 """
-import json
 import os
 import sys
 import time
@@ -24,6 +23,7 @@ from metadropout_tf import cli
 from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
 from metadropout_tf import evaluation
+from metadropout_tf import export
 from metadropout_tf import files
 
 flags.DEFINE_string("savedir", None, "a training run's directory (holds saved_model/)")
@@ -40,21 +40,6 @@ flags.mark_flag_as_required("savedir")
 FLAGS = flags.FLAGS
 
 
-def load_saved_model(path):
-  """The SavedModel and its run's RunConfig; one clear error if it is missing or damaged."""
-  if not os.path.isdir(path):
-    raise config_lib.ConfigError(f"no SavedModel at {path}: train.py exports one when it finishes")
-  try:
-    model = tf.saved_model.load(path)
-    run_config = config_lib.RunConfig.from_dict(json.loads(model.config_json.numpy().decode()))
-  except Exception as error:  # pylint: disable=broad-except  (TF's loader raises OSError,
-    # ValueError, IndexError, OpError or a protobuf error by damage: each means "damaged")
-    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-    raise config_lib.ConfigError(f"the SavedModel at {path} is damaged ({reason}): rerun the "
-                                 "run's train.py command to export it again") from None
-  return model, run_config
-
-
 def evaluate():
   output = FLAGS.output or os.path.join(FLAGS.savedir, f"meta_test_{FLAGS.split}.json")
   try:
@@ -63,7 +48,7 @@ def evaluate():
     raise config_lib.ConfigError(f"cannot write --output {output}: {error}") from None
   if FLAGS.n_test_iters <= 0:
     raise config_lib.ConfigError(f"--n_test_iters must be positive, got {FLAGS.n_test_iters}")
-  model, run_config = load_saved_model(os.path.join(FLAGS.savedir, "saved_model"))
+  model, run_config = export.load(os.path.join(FLAGS.savedir, "saved_model"))
   trained = run_config.episodes
   episode_config = config_lib.EpisodeConfig(
       trained.num_ways, FLAGS.shot or trained.num_shots, FLAGS.query or trained.num_queries, 1)

@@ -27,16 +27,29 @@ def meta_test(predict, images, episode_config, num_episodes, seed, on_episode=No
   Returns:
     {"accuracy": mean %, "ci95": 95% half-width %, "num_episodes": n, "accuracies": [%]}.
   """
+  accuracies = []
+  for task, noise_seed in fixed_episodes(images, episode_config, num_episodes, seed):
+    probs = predict(task.support_images, task.support_labels, task.query_images, noise_seed)
+    accuracies.append(accuracy(probs, task.query_labels))
+    if on_episode:
+      on_episode(len(accuracies), accuracies)
+  return summary(accuracies)
+
+
+def fixed_episodes(images, episode_config, num_episodes, seed):
+  """(task, [2] noise seed) of meta-test episode 0, 1, ...: the same for every model."""
   dataset = episodes_lib.episode_dataset(images, episode_config, rng.stream(seed, "eval_episodes"),
                                          num_steps=num_episodes, batched=False)
   noise_seed = rng.stream(seed, "eval_noise")
-  accuracies = []
   for index, task in dataset:
-    probs = predict(task.support_images, task.support_labels, task.query_images,
-                    rng.step_seed(noise_seed, index))
-    correct = np.argmax(np.asarray(probs), -1) == task.query_labels.numpy()
-    accuracies.append(100.0 * correct.mean())
-    if on_episode:
-      on_episode(len(accuracies), accuracies)
+    yield task, rng.step_seed(noise_seed, index)
+
+
+def accuracy(probs, labels):
+  """% of queries whose most probable class is their label."""
+  return 100.0 * float(np.mean(np.argmax(np.asarray(probs), -1) == np.asarray(labels)))
+
+
+def summary(accuracies):
   return {"accuracy": float(np.mean(accuracies)), "ci95": float(confidence_interval(accuracies)),
           "num_episodes": len(accuracies), "accuracies": accuracies}

@@ -6,12 +6,17 @@
 Images are float32 [n, H, W, C] in [0, 1] (Omniglot: ink 1, paper 0); labels
 int32 in 0..N-1 with N the trained way. The inner loop (num_inner_steps SGD steps
 on the support loss averaged over S noise samples) runs inside the graph.
-`adapt_and_predict_seeded` also takes the [2] int64 noise seed and S.
+`adapt_and_predict_seeded` also takes the [2] int64 noise seed and S. To predict many query
+sets (or attack them) with one adaptation:
+  adapted = loaded.adapt(support_images, support_labels, seed, num_samples)  # theta, a list
+  probs = loaded.predict_adapted(adapted, support_images, query_images)
 """
 import json
+import os
 
 import tensorflow as tf
 
+from metadropout_tf import config as config_lib
 from metadropout_tf import meta_learner
 
 
@@ -34,13 +39,28 @@ def build_module(model, params, meta_config, run_config):
                 tf.TensorSpec([None], tf.int32, name="support_labels"),
                 tf.TensorSpec([None, *image_shape], tf.float32, name="query_images")]
 
-  @tf.function(input_signature=task_specs + [tf.TensorSpec([2], tf.int64, name="seed"),
-                                             tf.TensorSpec([], tf.int32, name="num_samples")])
+  noise_specs = [tf.TensorSpec([2], tf.int64, name="seed"),
+                 tf.TensorSpec([], tf.int32, name="num_samples")]
+  adapted_names = list(model.theta)
+  adapted_specs = [tf.TensorSpec(params[name].shape, tf.float32) for name in adapted_names]
+
+  @tf.function(input_signature=task_specs[:2] + noise_specs)
+  def adapt(support_images, support_labels, seed, num_samples):
+    check_support(support_images, support_labels, num_samples, ways)
+    fast = meta_learner.adapt_for_test(model, dict(zip(names, module.weights)), meta_config,
+                                       support_images, support_labels, seed, num_samples)
+    return [fast[name] for name in adapted_names]
+
+  @tf.function(input_signature=[adapted_specs, task_specs[0], task_specs[2]])
+  def predict_adapted(adapted, support_images, query_images):
+    tf.debugging.assert_all_finite(query_images, "query_images hold NaN or Inf pixels")
+    fast = {**dict(zip(names, module.weights)), **dict(zip(adapted_names, adapted))}
+    return meta_learner.predict(model, fast, support_images, query_images)
+
+  @tf.function(input_signature=task_specs + noise_specs)
   def adapt_and_predict_seeded(support_images, support_labels, query_images, seed, num_samples):
-    check_task(support_images, support_labels, query_images, num_samples, ways)
-    params = dict(zip(names, module.weights))
-    return meta_learner.adapt_and_predict(model, params, meta_config, support_images,
-                                          support_labels, query_images, seed, num_samples)
+    return predict_adapted(adapt(support_images, support_labels, seed, num_samples),
+                           support_images, query_images)
 
   @tf.function(input_signature=task_specs)
   def adapt_and_predict(support_images, support_labels, query_images):
@@ -48,16 +68,18 @@ def build_module(model, params, meta_config, run_config):
                                     tf.constant([0, 0], tf.int64),
                                     tf.constant(meta_config.num_test_mc_samples, tf.int32))
 
+  module.adapt = adapt
+  module.predict_adapted = predict_adapted
   module.adapt_and_predict_seeded = adapt_and_predict_seeded
   module.adapt_and_predict = adapt_and_predict
   return module
 
 
-def check_task(support_images, support_labels, query_images, num_samples, ways):
-  """Refuses a task the model cannot answer for, rather than answering it wrongly.
+def check_support(support_images, support_labels, num_samples, ways):
+  """Refuses a support set the model cannot adapt to, rather than adapting wrongly.
 
-  One NaN pixel would silently shift every query's probabilities (batch norm
-  mixes the batch), and a class without support examples cannot be learned.
+  One NaN pixel would silently shift every prediction (batch norm mixes the
+  batch), and a class without support examples cannot be learned.
   """
   num_support = tf.shape(support_images)[0]
   tf.debugging.assert_positive(num_support, "the support set is empty: give at least one "
@@ -70,7 +92,6 @@ def check_task(support_images, support_labels, query_images, num_samples, ways):
   tf.debugging.assert_equal(tf.reduce_all(shown), True, "the support set must show every class "
                             f"0..{ways - 1} (the model was trained for {ways}-way tasks)")
   tf.debugging.assert_all_finite(support_images, "support_images hold NaN or Inf pixels")
-  tf.debugging.assert_all_finite(query_images, "query_images hold NaN or Inf pixels")
   tf.debugging.assert_positive(num_samples, "num_samples (S) must be at least 1")
 
 
@@ -93,3 +114,18 @@ def _as_signature(function):
   def signature(*args):
     return {"probabilities": function(*args)}
   return signature.get_concrete_function()
+
+
+def load(path):
+  """The SavedModel and its run's RunConfig; one clear error if it is missing or damaged."""
+  if not os.path.isdir(path):
+    raise config_lib.ConfigError(f"no SavedModel at {path}: train.py exports one when it finishes")
+  try:
+    model = tf.saved_model.load(path)
+    run_config = config_lib.RunConfig.from_dict(json.loads(model.config_json.numpy().decode()))
+  except Exception as error:  # pylint: disable=broad-except  (TF's loader raises OSError,
+    # ValueError, IndexError, OpError or a protobuf error by damage: each means "damaged")
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+    raise config_lib.ConfigError(f"the SavedModel at {path} is damaged ({reason}): rerun the "
+                                 "run's train.py command to export it again") from None
+  return model, run_config

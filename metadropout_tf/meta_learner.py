@@ -94,17 +94,29 @@ def query_logits(model, fast, support_images, query_images):
   return logits[num_support:]
 
 
-def adapt_and_predict(model, params, meta_config, support_images, support_labels, query_images,
-                      seed, num_samples):
-  """Meta-test one task (Algorithm 2): query class probabilities [Q, N].
+def adapt_for_test(model, params, meta_config, support_images, support_labels, seed,
+                   num_samples):
+  """Algorithm 2's inner loop: params with theta adapted to one support set.
 
   Without stochastic noise every one of the S draws is the same pass, so one is run.
   """
   if not model.stochastic:
     num_samples = 1
-  fast = adapt(model, params, support_images, support_labels, meta_config.inner_lr,
+  return adapt(model, params, support_images, support_labels, meta_config.inner_lr,
                meta_config.num_inner_steps, num_samples, seed, "first_order")
+
+
+def predict(model, fast, support_images, query_images):
+  """Query class probabilities [Q, N] of adapted weights."""
   return tf.nn.softmax(query_logits(model, fast, support_images, query_images))
+
+
+def adapt_and_predict(model, params, meta_config, support_images, support_labels, query_images,
+                      seed, num_samples):
+  """Meta-test one task (Algorithm 2): query class probabilities [Q, N]."""
+  fast = adapt_for_test(model, params, meta_config, support_images, support_labels, seed,
+                        num_samples)
+  return predict(model, fast, support_images, query_images)
 
 
 class MetaLearner(tf.Module):

@@ -40,6 +40,26 @@ def test_saved_model_matches_the_package_for_a_fixed_seed(exported):
   assert loaded.config_json.numpy() == b'{"note": "test"}'
 
 
+def test_one_adaptation_predicts_many_query_sets(exported):
+  """adapt + predict_adapted is adapt_and_predict split in two, and differentiable in the
+  query images (what an attack on the adapted model needs)."""
+  learner, _, loaded, task = exported
+  seed, samples = tf.constant([4, 5], tf.int64), tf.constant(3)
+  adapted = loaded.adapt(task.support_images, task.support_labels, seed, samples)
+  assert [tuple(a.shape) for a in adapted] == [tuple(v.shape) for v in learner.model.theta.values()]
+  whole = loaded.adapt_and_predict_seeded(task.support_images, task.support_labels,
+                                          task.query_images, seed, samples)
+  query = tf.Variable(task.query_images)
+  with tf.GradientTape() as tape:
+    probs = loaded.predict_adapted(adapted, task.support_images, query)
+    loss = -tf.reduce_mean(tf.math.log(tf.gather(probs, task.query_labels, batch_dims=1)))
+  np.testing.assert_array_equal(probs.numpy(), whole.numpy())
+  gradient = tape.gradient(loss, query)
+  assert np.all(np.isfinite(gradient.numpy())) and np.abs(gradient.numpy()).max() > 0
+  with pytest.raises(tf.errors.InvalidArgumentError, match="query_images hold NaN"):
+    loaded.predict_adapted(adapted, task.support_images, task.query_images * np.nan)
+
+
 def test_saved_model_serving_signature(exported):
   _, _, loaded, task = exported
   out = loaded.signatures["adapt_and_predict"](support_images=task.support_images,
