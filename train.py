@@ -41,7 +41,14 @@ flags.DEFINE_integer("n_train_mc_samp", 1, "noise samples S of the inner loss wh
 flags.DEFINE_integer("n_test_mc_samp", 30, "noise samples S of the inner loss at meta-test")
 flags.DEFINE_integer("num_filters", None, "channels of every conv layer (default: the paper's, 64 Omniglot)")
 flags.DEFINE_boolean("maml", False, "plain MAML: no noise (same as --noise=none)")
-flags.DEFINE_enum("noise", "multiplicative", list(noise.STRATEGIES), "noise strategy of the conv layers")
+flags.DEFINE_enum("noise", "multiplicative", list(noise.STRATEGIES),
+                  "perturbation of the conv layers (meta-dropout's noises, Table 2's baselines)")
+flags.DEFINE_float("noise_scale", 0.1, "lambda of --noise=additive")
+flags.DEFINE_float("weight_noise_rho", -6.2, "initial rho of --noise=weight_gaussian "
+                   "(std softplus(rho))")
+flags.DEFINE_float("kl_weight", 1e-4, "beta: the KL's weight in the inner loss of --noise=vib "
+                   "and information_dropout")
+flags.DEFINE_float("mixup_gamma", 1.0, "gamma of --noise=mixup: lambda ~ Beta(gamma, gamma)")
 flags.DEFINE_enum("batch_norm", "transductive", list(config_lib.BATCH_NORM_MODES),
                   "transductive (original, MAML) or support (inductive: queries use support moments)")
 flags.DEFINE_boolean("logit_noise", True, "the original head's Gaussian logit noise when sampling")
@@ -87,7 +94,9 @@ def run_config_from_flags():
                                    image_channels=benchmark.image_channels,
                                    num_filters=FLAGS.num_filters or benchmark.num_filters, num_ways=FLAGS.way,
                                    noise=noise_from_flags(), batch_norm=FLAGS.batch_norm,
-                                   logit_noise=FLAGS.logit_noise),
+                                   logit_noise=FLAGS.logit_noise, noise_scale=FLAGS.noise_scale,
+                                   weight_noise_rho=FLAGS.weight_noise_rho,
+                                   kl_weight=FLAGS.kl_weight, mixup_gamma=FLAGS.mixup_gamma),
       meta=config_lib.MetaConfig(inner_lr=FLAGS.inner_lr, num_inner_steps=FLAGS.n_steps,
                                  num_mc_samples=FLAGS.n_train_mc_samp,
                                  num_test_mc_samples=FLAGS.n_test_mc_samp, meta_lr=FLAGS.meta_lr,

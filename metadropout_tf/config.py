@@ -31,7 +31,7 @@ class ModelConfig:
     image_channels: 1 (Omniglot) or 3 (miniImageNet).
     num_filters: channels of every conv layer (64 Omniglot, 32 miniImageNet).
     num_ways: classes per task = width of the classifier head.
-    noise: the noise strategy of every conv layer, a key of `noise.STRATEGIES`:
+    noise: the perturbation of every conv layer, a key of `noise.STRATEGIES`:
       "multiplicative" is meta-dropout, "none" plain MAML / Meta-SGD.
     batch_norm: "transductive" (kept from the original and MAML: every forward
       pass is normalised with its own batch's moments, so query predictions
@@ -39,7 +39,12 @@ class ModelConfig:
       normalised with the moments of the support set under the adapted weights).
     logit_noise: kept from the original code: when sampling, the head adds
       N(0, softplus(h @ w + b)^2) to the logits, with one learned column w shared
-      by all classes. Only with a stochastic noise (not "none", "deterministic").
+      by all classes. Only with meta-dropout's noises (not "none", "deterministic" or
+      Table 2's baselines).
+    noise_scale: lambda of the "additive" noise (0.1, the authors' slides).
+    weight_noise_rho: initial rho of "weight_gaussian" (softplus(-6.2) = 0.002).
+    kl_weight: beta, the KL's weight in the inner loss of "vib" and "information_dropout".
+    mixup_gamma: gamma of "mixup", lambda ~ Beta(gamma, gamma).
   """
   image_size: int = 28
   image_channels: int = 1
@@ -48,9 +53,16 @@ class ModelConfig:
   noise: str = "multiplicative"
   batch_norm: str = "transductive"
   logit_noise: bool = True
+  noise_scale: float = 0.1
+  weight_noise_rho: float = -6.2
+  kl_weight: float = 1e-4
+  mixup_gamma: float = 1.0
 
   def __post_init__(self):
-    _require_positive(self, "image_size", "image_channels", "num_filters", "num_ways")
+    _require_positive(self, "image_size", "image_channels", "num_filters", "num_ways",
+                      "noise_scale", "kl_weight", "mixup_gamma")
+    if not math.isfinite(self.weight_noise_rho):
+      raise ConfigError(f"weight_noise_rho must be a finite number, got {self.weight_noise_rho}")
     if self.noise not in noise_lib.STRATEGIES:
       raise ConfigError(f"unknown noise {self.noise!r}: choose one of {sorted(noise_lib.STRATEGIES)}")
     if self.batch_norm not in BATCH_NORM_MODES:

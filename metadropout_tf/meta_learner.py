@@ -14,11 +14,14 @@ from metadropout_tf import rng
 
 def cross_entropy(logits, labels):
   """Mean softmax cross-entropy; logits [..., N], int labels [...]."""
+  return soft_cross_entropy(logits, tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype))
+
+
+def soft_cross_entropy(logits, targets):
+  """Mean softmax cross-entropy against class probabilities `targets` [..., N]."""
   # Written out: the fused sparse op's gradient is not differentiable, and the
   # inner loss must be (second-order meta-gradient).
-  log_probs = tf.nn.log_softmax(logits)
-  targets = tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype)
-  return -tf.reduce_mean(tf.reduce_sum(targets * log_probs, -1))
+  return -tf.reduce_mean(tf.reduce_sum(targets * tf.nn.log_softmax(logits), -1))
 
 
 def accuracy(logits, labels):
@@ -26,14 +29,18 @@ def accuracy(logits, labels):
 
 
 def inner_loss(model, params, images, labels, num_samples, seed, constant_bn_backward=False):
-  """Support loss averaged over `num_samples` noise draws (Eq. 3), all in one batch.
+  """Support loss averaged over `num_samples` noise draws (Eq. 3), all in one batch, plus the
+  perturbation's own term (a KL) if it has one.
 
   images [B, H, W, C], labels [B]; batch-norm moments stay per sample.
   """
   tiled = tf.tile(images[None], [num_samples, 1, 1, 1, 1])
-  logits = model.forward(params, tiled, sample=True, seed=seed,
-                         constant_bn_backward=constant_bn_backward)
-  return cross_entropy(logits, labels[None])
+  targets = tf.one_hot(labels, model.config.num_ways, dtype=tiled.dtype)
+  logits, targets, penalty = model.forward_terms(
+      params, tiled, sample=True, seed=seed, targets=tf.tile(targets[None], [num_samples, 1, 1]),
+      constant_bn_backward=constant_bn_backward)
+  loss = soft_cross_entropy(logits, targets)
+  return loss if penalty is None else loss + tf.reduce_mean(penalty)
 
 
 def learning_rate_name(name):

@@ -86,12 +86,15 @@ class Conv4(keras.Model):
     """`seed` fixes the initial weights (each variable gets its own seed from it)."""
     super().__init__(dtype=dtype, **kwargs)
     self.config = config
+    self.perturbation = noise_lib.build(config)
     self.convs = [noise_lib.NoisyConv2D(config.num_filters, config.noise, seed=seed * 100 + 10 * i,
-                                        name=f"conv{i + 1}", dtype=dtype)
+                                        perturbation=self.perturbation, name=f"conv{i + 1}",
+                                        dtype=dtype)
                   for i in range(NUM_BLOCKS)]
     self.norms = [BatchNorm(name=f"bn{i + 1}", dtype=dtype) for i in range(NUM_BLOCKS)]
-    self.stochastic = noise_lib.STRATEGIES[config.noise].stochastic
-    self.head = noise_lib.NoisyDense(config.num_ways, config.logit_noise and self.stochastic,
+    self.stochastic = self.perturbation.stochastic
+    self.head = noise_lib.NoisyDense(config.num_ways,
+                                     config.logit_noise and self.perturbation.logit_noise,
                                      seed=seed * 100 + 10 * NUM_BLOCKS, name="head", dtype=dtype)
     self.build((None, *config.image_shape))
 
@@ -154,18 +157,39 @@ class Conv4(keras.Model):
     Returns:
       logits [S, B, num_ways].
     """
+    return self.forward_terms(params, images, sample, seed, None, num_stats,
+                              constant_bn_backward)[0]
+
+  def forward_terms(self, params, images, sample, seed, targets=None, num_stats=None,
+                    constant_bn_backward=False):
+    """`forward` with what the inner loss needs from the perturbation.
+
+    targets: [S, B, N] class probabilities of the images, mixed along with them by a mixing
+      perturbation on the support pass (sample and targets given).
+    Returns:
+      (logits [S, B, N], targets, the perturbation's loss term [S, B] or None).
+    """
     num_samples = tf.shape(images)[0]
     x = tf.reshape(images, [-1, *images.shape[2:]])
     seed = tf.convert_to_tensor(seed, tf.int64)
+    penalty = None
     for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+      if sample and targets is not None:
+        x, targets = self.perturbation.mix(x, targets, index, num_samples,
+                                           rng.fold_in(seed, NUM_BLOCKS + 1))
       layer_seed = rng.fold_in(seed, index)
-      x = conv.apply(_weights_of(conv, params), x, sample, layer_seed)
+      x, layer_penalty = conv.apply_terms(_weights_of(conv, params), x, sample, layer_seed)
+      if layer_penalty is not None:
+        penalty = layer_penalty if penalty is None else penalty + layer_penalty
       x = norm.apply(_weights_of(norm, params), x, num_samples, num_stats, constant_bn_backward)
       x = tf.nn.max_pool2d(tf.nn.relu(x), 2, 2, "VALID")
     x = tf.reshape(x, [tf.shape(x)[0], -1])
     head_seed = rng.fold_in(seed, NUM_BLOCKS)
     logits = self.head.apply(_weights_of(self.head, params), x, sample, head_seed)
-    return tf.reshape(logits, [num_samples, -1, self.config.num_ways])
+    logits = tf.reshape(logits, [num_samples, -1, self.config.num_ways])
+    if penalty is not None:
+      penalty = tf.reshape(penalty, [num_samples, -1])
+    return logits, targets, penalty
 
   def call(self, images, sample=False, seed=(0, 0)):
     """images [B, H, W, C] -> logits [B, num_ways], with this model's own weights."""

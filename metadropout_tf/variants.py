@@ -5,6 +5,7 @@ and the tests, so a variant is named and described in one place.
 
   python -m metadropout_tf.variants                # every name
   python -m metadropout_tf.variants --flags maml   # its train.py flags, one line
+  python -m metadropout_tf.variants --table2       # the Table 2 rows (--compared: Tables 1, 3)
 """
 import dataclasses
 import sys
@@ -25,6 +26,7 @@ class Variant:
     noise: `--noise` (a key of `noise.STRATEGIES`).
     meta_sgd: `--meta_sgd`.
     paper: (accuracy %, 95% interval) per setting of SETTINGS, Tables 1-3 of the paper.
+    hyperparameters: (flag name, value) pairs, e.g. (("kl_weight", 1e-4),).
   """
   name: str
   row: str
@@ -32,11 +34,13 @@ class Variant:
   noise: str
   meta_sgd: bool
   paper: tuple
+  hyperparameters: tuple = ()
 
   @property
   def flags(self):
     """The variant's train.py flags (beside a base preset)."""
-    return [f"--noise={self.noise}"] + (["--meta_sgd"] if self.meta_sgd else [])
+    return ([f"--noise={self.noise}"] + [f"--{k}={v}" for k, v in self.hyperparameters]
+            + (["--meta_sgd"] if self.meta_sgd else []))
 
   def paper_result(self, setting):
     return self.paper[SETTINGS.index(setting)]
@@ -63,10 +67,33 @@ VARIANTS = {v.name: v for v in [
             ((95.99, 0.14), (97.78, 0.09), (50.75, 0.63), (65.62, 0.53))),
     Variant("learned_variance", "Meta-dropout w/ learned variance", (3,), "learned_variance",
             False, ((95.98, 0.15), (98.87, 0.06), (50.93, 0.68), (66.15, 0.56))),
+    Variant("mixup_g0.2", "Input & manifold mixup, gamma 0.2", (2,), "mixup", False,
+            ((89.78, 0.25), (97.86, 0.08), (48.62, 0.66), (63.86, 0.53)), (("mixup_gamma", 0.2),)),
+    Variant("mixup_g1", "Input & manifold mixup, gamma 1", (2,), "mixup", False,
+            ((87.00, 0.28), (97.27, 0.10), (48.24, 0.62), (62.32, 0.54)), (("mixup_gamma", 1),)),
+    Variant("mixup_g2", "Input & manifold mixup, gamma 2", (2,), "mixup", False,
+            ((87.26, 0.28), (97.14, 0.17), (48.42, 0.64), (62.56, 0.55)), (("mixup_gamma", 2),)),
+    Variant("vib_b1e-5", "VIB, beta 1e-5", (2,), "vib", False,
+            ((92.09, 0.22), (98.85, 0.07), (48.12, 0.65), (64.78, 0.54)), (("kl_weight", 1e-5),)),
+    Variant("vib_b1e-4", "VIB, beta 1e-4", (2,), "vib", False,
+            ((93.01, 0.20), (98.80, 0.07), (46.75, 0.63), (64.07, 0.54)), (("kl_weight", 1e-4),)),
+    Variant("vib_b1e-3", "VIB, beta 1e-3", (2,), "vib", False,
+            ((94.98, 0.16), (98.75, 0.07), (47.59, 0.60), (63.30, 0.53)), (("kl_weight", 1e-3),)),
+    Variant("infodrop_b1e-5", "Information dropout, beta 1e-5", (2,), "information_dropout",
+            False, ((94.49, 0.17), (98.50, 0.07), (50.36, 0.68), (65.91, 0.55)),
+            (("kl_weight", 1e-5),)),
+    Variant("infodrop_b1e-4", "Information dropout, beta 1e-4", (2,), "information_dropout",
+            False, ((94.36, 0.17), (98.53, 0.07), (49.14, 0.63), (64.96, 0.54)),
+            (("kl_weight", 1e-4),)),
+    Variant("infodrop_b1e-3", "Information dropout, beta 1e-3", (2,), "information_dropout",
+            False, ((94.28, 0.17), (98.65, 0.07), (43.78, 0.61), (63.36, 0.56)),
+            (("kl_weight", 1e-3),)),
 ]}
 
 # The rows of Tables 1 and 3: the README's equal-budget comparison.
 COMPARED = tuple(name for name, v in VARIANTS.items() if {1, 3} & set(v.tables))
+# The rows of Table 2 (perturbation baselines in MAML's inner loop, and meta-dropout's two noises).
+TABLE2 = tuple(name for name, v in VARIANTS.items() if 2 in v.tables)
 
 
 def main(argv):
@@ -74,10 +101,12 @@ def main(argv):
     print(" ".join(VARIANTS[argv[2]].flags))
   elif len(argv) == 2 and argv[1] == "--compared":
     print(" ".join(COMPARED))
+  elif len(argv) == 2 and argv[1] == "--table2":
+    print(" ".join(TABLE2))
   elif len(argv) == 1:
     print(" ".join(VARIANTS))
   else:
-    sys.exit(f"usage: python -m metadropout_tf.variants [--compared | --flags NAME], NAME one of "
+    sys.exit(f"usage: python -m metadropout_tf.variants [--compared | --table2 | --flags NAME], NAME one of "
              f"{', '.join(VARIANTS)}")
 
 
