@@ -10,7 +10,12 @@ import tensorflow as tf
 
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
 from metadropout_tf import checkpoints
+from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
+from metadropout_tf import episodes
+from metadropout_tf import export
+from metadropout_tf import meta_learner
+from metadropout_tf import network
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATASETS_DIR = os.path.join(ROOT, "..", "shared", "datasets")
@@ -66,6 +71,23 @@ def omniglot_trainval():
 def mini_imagenet_test():
   """The 20 real miniImageNet meta-test classes: (uint8 [20, 600, 84, 84, 3], wnids)."""
   return datasets.load("miniimagenet", MINI_IMAGENET_DIR, "test", TFDS_DIR)
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory, omniglot_test):
+  """Meta-SGD + meta-dropout, with step sizes that differ from --inner_lr."""
+  model = network.Conv4(config_lib.ModelConfig(num_ways=5, num_filters=8))
+  meta = config_lib.MetaConfig(inner_lr=0.1, num_inner_steps=2, num_test_mc_samples=3,
+                               meta_sgd=True)
+  learner = meta_learner.MetaLearner(model, meta, config_lib.EpisodeConfig(5, 1, 4, 1))
+  for lr in learner.inner_lrs.values():
+    lr.assign(tf.random.uniform(lr.shape, 0.0, 0.5, seed=7))
+  path = str(tmp_path_factory.mktemp("export") / "saved_model")
+  export.save(model, learner.params, meta, {"note": "test"}, path)
+  task = episodes.sample_episode(tf.constant(omniglot_test[0][:50]),
+                                 config_lib.EpisodeConfig(5, 1, 4, 1), tf.constant([1, 2], tf.int64))
+  return learner, meta, tf.saved_model.load(path), task
+
 
 
 TINY = ["--way=5", "--shot=1", "--query=3", "--metabatch=2", "--n_steps=1", "--num_filters=4",

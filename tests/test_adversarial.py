@@ -10,7 +10,6 @@ from conftest import OMNIGLOT_DIR, TFDS_DIR, TINY, run
 from metadropout_tf import adversarial
 from metadropout_tf import config as config_lib
 from metadropout_tf import evaluation
-from test_export import exported  # noqa: F401  pylint: disable=unused-import
 
 EPSILON = 0.7
 
@@ -52,7 +51,7 @@ def test_the_steepest_step_has_unit_norm_and_beats_random_steps(norm):
 
 
 @pytest.mark.parametrize("name", ["fgsm_linf", "pgd_linf", "pgd_l2", "pgd_l1"])
-def test_attacks_stay_in_the_ball_and_raise_the_query_loss(exported, name):  # noqa: F811
+def test_attacks_stay_in_the_ball_and_raise_the_query_loss(exported, name):
   _, _, loaded, task = exported
   attack = adversarial.Attack.parse(name)
   adapted = loaded.adapt(task.support_images, task.support_labels, tf.constant([1, 2], tf.int64),
@@ -78,7 +77,7 @@ def test_unknown_attacks_are_refused():
     adversarial.Attack.parse("pgd_l3")
 
 
-def test_robustness_at_epsilon_zero_is_the_meta_test_accuracy(exported, omniglot_test):  # noqa: F811
+def test_robustness_at_epsilon_zero_is_the_meta_test_accuracy(exported, omniglot_test):
   _, _, loaded, _ = exported
   cfg = config_lib.EpisodeConfig(5, 1, 4, 1)
   images = omniglot_test[0][:200]

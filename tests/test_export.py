@@ -3,27 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from metadropout_tf import config as config_lib
-from metadropout_tf import episodes
-from metadropout_tf import export
 from metadropout_tf import meta_learner
-from metadropout_tf import network
-
-
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory, omniglot_test):
-  """Meta-SGD + meta-dropout, with step sizes that differ from --inner_lr."""
-  model = network.Conv4(config_lib.ModelConfig(num_ways=5, num_filters=8))
-  meta = config_lib.MetaConfig(inner_lr=0.1, num_inner_steps=2, num_test_mc_samples=3,
-                               meta_sgd=True)
-  learner = meta_learner.MetaLearner(model, meta, config_lib.EpisodeConfig(5, 1, 4, 1))
-  for lr in learner.inner_lrs.values():
-    lr.assign(tf.random.uniform(lr.shape, 0.0, 0.5, seed=7))
-  path = str(tmp_path_factory.mktemp("export") / "saved_model")
-  export.save(model, learner.params, meta, {"note": "test"}, path)
-  task = episodes.sample_episode(tf.constant(omniglot_test[0][:50]),
-                                 config_lib.EpisodeConfig(5, 1, 4, 1), tf.constant([1, 2], tf.int64))
-  return learner, meta, tf.saved_model.load(path), task
 
 
 def test_saved_model_matches_the_package_for_a_fixed_seed(exported):

@@ -116,7 +116,7 @@ def test_a_second_writer_is_refused_and_a_stale_lock_taken_over(run_copy):
     holder.wait()
   result = train(run_copy, iters=4)  # the holder is dead now
   assert result.returncode == 0, result.stderr[-2000:]
-  assert f"warning: taking over the stale lock of process" in result.stderr
+  assert "warning: taking over the stale lock of process" in result.stderr
   assert not os.path.exists(os.path.join(run_copy, "lock"))
 
 
