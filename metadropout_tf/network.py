@@ -161,11 +161,14 @@ class Conv4(keras.Model):
                               constant_bn_backward)[0]
 
   def forward_terms(self, params, images, sample, seed, targets=None, num_stats=None,
-                    constant_bn_backward=False):
+                    constant_bn_backward=False, record=None):
     """`forward` with what the inner loss needs from the perturbation.
 
     targets: [S, B, N] class probabilities of the images, mixed along with them by a mixing
       perturbation on the support pass (sample and targets given).
+    record: a dict that, if given, receives the activations for figures and summaries:
+      "block1".."block4" [S*B, H, W, C] after batch norm and ReLU, "features" [S*B, F] (the
+      head's input, the last latent features).
     Returns:
       (logits [S, B, N], targets, the perturbation's loss term [S, B] or None).
     """
@@ -181,9 +184,14 @@ class Conv4(keras.Model):
       x, layer_penalty = conv.apply_terms(_weights_of(conv, params), x, sample, layer_seed)
       if layer_penalty is not None:
         penalty = layer_penalty if penalty is None else penalty + layer_penalty
-      x = norm.apply(_weights_of(norm, params), x, num_samples, num_stats, constant_bn_backward)
-      x = tf.nn.max_pool2d(tf.nn.relu(x), 2, 2, "VALID")
+      x = tf.nn.relu(norm.apply(_weights_of(norm, params), x, num_samples, num_stats,
+                                constant_bn_backward))
+      if record is not None:
+        record[f"block{index + 1}"] = x
+      x = tf.nn.max_pool2d(x, 2, 2, "VALID")
     x = tf.reshape(x, [tf.shape(x)[0], -1])
+    if record is not None:
+      record["features"] = x
     head_seed = rng.fold_in(seed, NUM_BLOCKS)
     logits = self.head.apply(_weights_of(self.head, params), x, sample, head_seed)
     logits = tf.reshape(logits, [num_samples, -1, self.config.num_ways])

@@ -81,6 +81,18 @@ def train(run_config, savedir, schedule, data_dir, tfds_data_dir=None):
                          chief)
 
 
+def restore_learner(savedir):
+  """(MetaLearner at the run's newest good checkpoint, its RunConfig), for figures and analyses."""
+  run_config = config_lib.load(os.path.join(savedir, CONFIG_FILE))
+  model = network.Conv4(run_config.model)
+  learner = meta_learner.MetaLearner(model, run_config.meta, run_config.episodes)
+  _, restored = checkpoints.restore_newest(tf.train.Checkpoint(weights=learner.params),
+                                           os.path.join(savedir, "checkpoints"), MAX_CHECKPOINTS)
+  if restored is None:
+    raise config_lib.ConfigError(f"no checkpoint in {savedir}/checkpoints: train the run first")
+  return learner, run_config
+
+
 def claim_run_dir(savedir, run_config):
   """Writes `run_config` into `savedir`, or checks it equals the one there.
 
