@@ -51,16 +51,6 @@ PAPER_EPSILONS = {"omniglot": (0.1, 0.3), "miniimagenet": (0.01, 0.1)}
 NORM_SCALE = {"linf": 1, "l2": 10, "l1": 100}
 
 
-def parse_runs(items):
-  runs = {}
-  for item in items:
-    label, _, savedir = item.partition("=")
-    if not savedir:
-      raise config_lib.ConfigError(f"--runs item {item!r} is not LABEL=SAVEDIR")
-    runs[label] = savedir
-  return runs
-
-
 def plot(results, dataset, path):
   attacks = list(next(iter(results.values()))["attacks"])
   figure, axes = plt.subplots(1, len(attacks), figsize=(4 * len(attacks), 3.4), squeeze=False)
@@ -76,9 +66,7 @@ def plot(results, dataset, path):
     axis.grid(alpha=0.3)
   axes[0][0].legend()
   figure.tight_layout()
-  temporary = f"{path}.tmp-{os.getpid()}.png"
-  figure.savefig(temporary, dpi=120)
-  os.replace(temporary, path)
+  files.write_figure(figure, path)
 
 
 def main(argv):
@@ -86,7 +74,7 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
   console.quiet_python_loggers()
   try:
-    runs = parse_runs(FLAGS.runs)
+    runs = cli.labelled_dirs(FLAGS.runs)
     attacks = [adversarial.Attack.parse(name) for name in FLAGS.attacks]
     files.check_writable(FLAGS.output)
     results, dataset = {}, None

@@ -54,9 +54,8 @@ def plot(curves, path, title):
   axis.grid(alpha=0.3)
   axis.legend()
   figure.tight_layout()
-  figure.savefig(path + ".tmp.png", dpi=120)
+  files.write_figure(figure, path)
   plt.close(figure)
-  os.replace(path + ".tmp.png", path)
 
 
 def main(argv):

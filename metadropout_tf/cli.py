@@ -3,6 +3,7 @@ import os
 
 from absl import flags
 
+from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
 
 FLAGS = flags.FLAGS
@@ -20,3 +21,14 @@ def define_data_flags(with_dataset=True):
 
 def data_dir(dataset):
   return FLAGS.data_dir or os.path.join("..", "shared", "datasets", dataset)
+
+
+def labelled_dirs(items):
+  """{label: directory} of --runs=LABEL=DIR,... items."""
+  runs = {}
+  for item in items:
+    label, _, directory = item.partition("=")
+    if not label or not directory:
+      raise config_lib.ConfigError(f"--runs item {item!r} is not LABEL=SAVEDIR")
+    runs[label] = directory
+  return runs

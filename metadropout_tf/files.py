@@ -23,6 +23,14 @@ def write_text(path, text):
   os.replace(temporary, path)
 
 
+def write_figure(figure, path, dpi=120):
+  """Saves a matplotlib figure as PNG atomically, creating its folder."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  temporary = f"{path}.tmp-{os.getpid()}.png"
+  figure.savefig(temporary, dpi=dpi)
+  os.replace(temporary, path)
+
+
 def write_json(path, values):
   write_text(path, json.dumps(values, indent=1, sort_keys=True) + "\n")
 

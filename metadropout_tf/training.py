@@ -24,6 +24,7 @@ from metadropout_tf import devices
 from metadropout_tf import episodes
 from metadropout_tf import evaluation
 from metadropout_tf import export
+from metadropout_tf import figures
 from metadropout_tf import files
 from metadropout_tf import meta_learner
 from metadropout_tf import network
@@ -207,6 +208,8 @@ def _loop(learner, train_images, eval_images, run_config, schedule, writer, step
         tf.summary.scalar("meta_train/accuracy", 100 * sum(accs) / len(accs))
         if rate:
           tf.summary.scalar("meta_train/iterations_per_second", rate)
+        if learner.model.stochastic:
+          _perturbation_images(learner, batch, step)
       timer_start, timer_step, losses, accs = time.perf_counter(), done, [], []
     if done % schedule.save_every == 0:
       save(done)
@@ -214,6 +217,17 @@ def _loop(learner, train_images, eval_images, run_config, schedule, writer, step
       _held_out(learner, eval_images, run_config, schedule, writer, done, stop)
     if stop.signum:
       return
+
+
+def _perturbation_images(learner, batch, step):
+  """TensorBoard images of the first support image's block-1 and block-2 activations: the query
+  pass (top row) and three support-pass draws, four channels side by side."""
+  seed = rng.step_seed(0, step)
+  for block in (1, 2):
+    deterministic, draws = figures.stochastic_activations(
+        learner.model, learner.params, batch.support_images[0], block, 3, seed)
+    tf.summary.image(f"perturbed_activations/block{block}",
+                     figures.activation_grid(deterministic, draws))
 
 
 def _held_out(learner, images, run_config, schedule, writer, step, stop):

@@ -109,3 +109,17 @@ def checkpoint_values(savedir, step=None):
 
 def last_line(result):
   return result.stderr.strip().splitlines()[-1]
+
+
+def train(savedir, *args, iters=4):
+  return run("train.py", f"--savedir={savedir}", f"--n_train_iters={iters}", "--save_freq=2",
+             *TINY, *args)
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+  """A tiny 4-step meta-dropout run, checkpoints at steps 2 and 4 (tests that change it copy it)."""
+  savedir = str(tmp_path_factory.mktemp("finished") / "run")
+  result = train(savedir)
+  assert result.returncode == 0, result.stderr[-2000:]
+  return savedir

@@ -11,27 +11,14 @@ import time
 import numpy as np
 import pytest
 
-from conftest import TFDS_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run
+from conftest import (TFDS_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run,
+                      train)
 from metadropout_tf import checkpoints
-
-
-def train(savedir, *args, iters=4):
-  return run("train.py", f"--savedir={savedir}", f"--n_train_iters={iters}", "--save_freq=2",
-             *TINY, *args)
 
 
 def first_step_logged(result):
   return int([l for l in result.stdout.splitlines() if l.startswith("step ")][0].split()[1]
              .split("/")[0])
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-  """A 4-step run with checkpoints at steps 2 and 4, copied fresh for each test."""
-  savedir = str(tmp_path_factory.mktemp("finished") / "run")
-  result = train(savedir)
-  assert result.returncode == 0, result.stderr[-2000:]
-  return savedir
 
 
 @pytest.fixture
@@ -292,3 +279,20 @@ def test_a_kill_during_export_leaves_the_previous_saved_model_whole(run_copy):
   assert result.returncode == 0, result.stderr[-2000:]
   assert sorted(n for n in os.listdir(run_copy) if n.startswith("saved_model")) == ["saved_model"]
   assert open(weights, "rb").read() != before  # step 6's weights, not step 4's
+
+
+def test_tensorboard_shows_the_perturbed_activations(finished_run):
+  """Every logged step writes block 1 and 2 activations: query pass and three support draws."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  images = {}
+  for path in sorted(os.listdir(os.path.join(finished_run, "logs"))):
+    for event in tf.compat.v1.train.summary_iterator(os.path.join(finished_run, "logs", path)):
+      for value in event.summary.value:
+        if value.tag.startswith("perturbed_activations/"):
+          images.setdefault(value.tag, []).append((event.step, value.tensor.string_val))
+  assert sorted(images) == ["perturbed_activations/block1", "perturbed_activations/block2"]
+  assert [step for step, _ in images["perturbed_activations/block1"]] == [1, 2, 3, 4]
+  width, height, png = images["perturbed_activations/block1"][-1][1]
+  grid = tf.io.decode_png(png).numpy()
+  assert (int(width), int(height)) == (4 * 28, 4 * 28) and grid.shape == (112, 112, 1)
+  assert grid.max() > 0
