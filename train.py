@@ -112,6 +112,22 @@ def schedule_from_flags():
                            num_eval_episodes=FLAGS.n_eval_episodes)
 
 
+# The flag that sets each config or schedule field whose name differs from it, for messages.
+FLAG_OF_FIELD = {
+    "num_iterations": "n_train_iters", "save_every": "save_freq", "log_every": "log_freq",
+    "eval_every": "eval_freq", "num_eval_episodes": "n_eval_episodes", "num_ways": "way",
+    "num_shots": "shot", "num_queries": "query", "meta_batch_size": "metabatch",
+    "num_inner_steps": "n_steps", "num_mc_samples": "n_train_mc_samp",
+    "num_test_mc_samples": "n_test_mc_samp"}
+
+
+def in_flag_terms(message):
+  """"save_every must be positive, got 0" -> "--save_freq must be positive, got 0"."""
+  field, _, rest = message.partition(" must ")
+  flag = FLAG_OF_FIELD.get(field, field if field in FLAGS else None)
+  return f"--{flag} must {rest}" if rest and flag else message
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
@@ -128,8 +144,9 @@ def main(argv):
   except training.Interrupted as interrupted:
     print(f"error: {interrupted}", file=sys.stderr)
     sys.exit(128 + interrupted.signum)
-  except (config_lib.ConfigError, training.TrainingError, checkpoints.NoUsableCheckpointError,
-          files.LockedError) as error:
+  except config_lib.ConfigError as error:
+    sys.exit(f"error: {in_flag_terms(str(error))}")
+  except (training.TrainingError, checkpoints.NoUsableCheckpointError, files.LockedError) as error:
     sys.exit(f"error: {error}")
 
 

@@ -77,14 +77,16 @@ def test_changed_settings_do_not_silently_resume(tmp_path):
     (["--data_dir=/nonexistent"], "error: data directory /nonexistent does not exist"),
     (["--shot=10", "--query=11"], "error: shot + query = 21 exceeds the 20 examples per class"),
     (["--way=5000"], "error: way 5000 is larger than the 688 classes available"),
-    (["--metabatch=0"], "error: meta_batch_size must be a positive integer, got 0"),
-    (["--inner_lr=-1"], "error: inner_lr must be a positive finite number, got -1.0"),
-    (["--meta_lr=inf"], "error: meta_lr must be a positive finite number, got inf"),
-    (["--meta_lr=nan"], "error: meta_lr must be a positive finite number, got nan"),
-    (["--save_freq=0"], "error: save_every must be positive, got 0"),
-    (["--log_freq=0"], "error: log_every must be positive, got 0"),
+    (["--metabatch=0"], "error: --metabatch must be a positive integer, got 0"),
+    (["--inner_lr=-1"], "error: --inner_lr must be a positive finite number, got -1.0"),
+    (["--meta_lr=inf"], "error: --meta_lr must be a positive finite number, got inf"),
+    (["--meta_lr=nan"], "error: --meta_lr must be a positive finite number, got nan"),
+    (["--save_freq=0"], "error: --save_freq must be positive, got 0"),
+    (["--log_freq=0"], "error: --log_freq must be positive, got 0"),
     (["--maml", "--noise=additive"], "error: --maml means --noise=none, but --noise=additive"),
     (["--first_order", "--meta_gradient=authors_tf1"], "error: --first_order contradicts"),
+    (["--noise=mixup", "--mixup_gamma=0"], "error: --mixup_gamma must be a positive finite number"),
+    (["--n_test_mc_samp=0"], "error: --n_test_mc_samp must be a positive integer, got 0"),
 ])
 def test_bad_training_input_is_one_clear_line(tmp_path, args, message):
   result = run("train.py", f"--savedir={tmp_path / 'run'}", "--n_train_iters=1", *TINY, *args)
