@@ -23,7 +23,6 @@ import matplotlib
 from metadropout_tf import adversarial
 from metadropout_tf import cli
 from metadropout_tf import config as config_lib
-from metadropout_tf import datasets
 from metadropout_tf import export
 from metadropout_tf import files
 
@@ -89,7 +88,6 @@ def main(argv):
       dataset = run_config.dataset
       steps = [float(e) for e in FLAGS.epsilons or DEFAULT_EPSILONS[dataset]]
       epsilons = {norm: [e * scale for e in steps] for norm, scale in NORM_SCALE.items()}
-      images, _ = datasets.load(dataset, cli.data_dir(dataset), FLAGS.split, FLAGS.tfds_data_dir)
       episode_config = config_lib.EpisodeConfig(run_config.episodes.num_ways,
                                                 run_config.episodes.num_shots,
                                                 run_config.episodes.num_queries, 1)
@@ -99,9 +97,9 @@ def main(argv):
         if done % 10 == 0:
           print(f"{label}: {done}/{FLAGS.n_test_iters} episodes", flush=True)
 
-      curves = adversarial.robustness(loaded, images, episode_config, FLAGS.n_test_iters,
-                                      FLAGS.seed, attacks, epsilons, num_samples, FLAGS.steps,
-                                      on_episode=progress)
+      curves = adversarial.robustness(loaded, cli.split_images(dataset, FLAGS.split),
+                                      episode_config, FLAGS.n_test_iters, FLAGS.seed, attacks,
+                                      epsilons, num_samples, FLAGS.steps, on_episode=progress)
       results[label] = {"savedir": savedir, "n_test_mc_samp": num_samples, "attacks": curves,
                         "config": run_config.to_dict()}
       for name, curve in curves.items():

@@ -20,12 +20,9 @@ import matplotlib
 
 from metadropout_tf import cli
 from metadropout_tf import config as config_lib
-from metadropout_tf import datasets
-from metadropout_tf import evaluation
 from metadropout_tf import figures
 from metadropout_tf import files
 from metadropout_tf import meta_learner
-from metadropout_tf import training
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402  pylint: disable=g-import-not-at-top
@@ -50,11 +47,7 @@ def main(argv):
     runs = cli.labelled_dirs(FLAGS.runs)
     rows = []
     for label, savedir in runs.items():
-      learner, run_config = training.restore_learner(savedir)
-      images, _ = datasets.load(run_config.dataset, cli.data_dir(run_config.dataset), "test",
-                                FLAGS.tfds_data_dir)
-      task, noise_seed = next(evaluation.fixed_episodes(images, run_config.episodes, 1,
-                                                        FLAGS.seed))
+      learner, run_config, task, noise_seed = cli.restored_run_and_task(savedir, FLAGS.seed)
       panels = []
       for step in steps:
         fast = meta_learner.adapt(learner.model, learner.params, task.support_images,

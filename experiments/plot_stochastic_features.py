@@ -18,11 +18,8 @@ import matplotlib
 
 from metadropout_tf import cli
 from metadropout_tf import config as config_lib
-from metadropout_tf import datasets
-from metadropout_tf import evaluation
 from metadropout_tf import figures
 from metadropout_tf import files
-from metadropout_tf import training
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402  pylint: disable=g-import-not-at-top
@@ -46,12 +43,10 @@ def main(argv):
     runs = cli.labelled_dirs(FLAGS.runs)
     panels = []
     for label, savedir in runs.items():
-      learner, run_config = training.restore_learner(savedir)
-      images, _ = datasets.load(run_config.dataset, cli.data_dir(run_config.dataset), "test",
-                                FLAGS.tfds_data_dir)
-      task, noise_seed = next(evaluation.fixed_episodes(images, run_config.episodes, 1, FLAGS.seed))
-      deterministic, draws = figures.stochastic_activations(
-          learner.model, learner.params, task.support_images, FLAGS.block, FLAGS.draws, noise_seed)
+      learner, _, task, noise_seed = cli.restored_run_and_task(savedir, FLAGS.seed)
+      (deterministic, draws), = figures.stochastic_activations(
+          learner.model, learner.params, task.support_images, (FLAGS.block,), FLAGS.draws,
+          noise_seed).values()
       panels.append((label, task.support_images[0].numpy(), deterministic, draws))
   except config_lib.ConfigError as error:
     sys.exit(f"error: {error}")

@@ -1,10 +1,14 @@
-"""Flags shared by the command-line scripts: which benchmark, its files, tfds' data directory."""
+"""Flags and helpers shared by the command-line scripts: which benchmark, its files, tfds' data
+directory, and runs named on the command line."""
+import functools
 import os
 
 from absl import flags
 
 from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
+from metadropout_tf import evaluation
+from metadropout_tf import training
 
 FLAGS = flags.FLAGS
 
@@ -21,6 +25,22 @@ def define_data_flags(with_dataset=True):
 
 def data_dir(dataset):
   return FLAGS.data_dir or os.path.join("..", "shared", "datasets", dataset)
+
+
+@functools.lru_cache(maxsize=None)
+def split_images(dataset, split="test"):
+  """A split's classes [classes, per_class, H, W, C], loaded once however many runs a script
+  reads."""
+  return datasets.load(dataset, data_dir(dataset), split, FLAGS.tfds_data_dir)[0]
+
+
+def restored_run_and_task(savedir, seed):
+  """(MetaLearner at the run's newest checkpoint, its RunConfig, the first meta-test task of
+  `seed` as evaluate.py draws it, that task's [2] noise seed), for the figure scripts."""
+  learner, run_config = training.restore_learner(savedir)
+  task, noise_seed = next(evaluation.fixed_episodes(split_images(run_config.dataset),
+                                                    run_config.episodes, 1, seed))
+  return learner, run_config, task, noise_seed
 
 
 def labelled_dirs(items):

@@ -1,6 +1,6 @@
 """The data behind the paper's figures, computed from a model and its (adapted) weights.
 
-  stochastic_activations: Fig. 7, a layer's activations of one image, deterministic and for
+  stochastic_activations: Fig. 7, layers' activations of one image, deterministic and for
     several noise draws (also the TensorBoard image summaries of training, via `activation_grid`);
   boundary_projection: Fig. 4 and Appendix B, the last latent features of two classes projected
     onto the normal of their decision hyperplane (x) and onto the main remaining direction (y).
@@ -9,16 +9,20 @@ import numpy as np
 import tensorflow as tf
 
 
-def stochastic_activations(model, params, images, block, num_draws, seed):
-  """(deterministic [H, W, C], draws [num_draws, H, W, C]) of conv block `block` (1-4) for
-  images[0]; the batch `images` [B, H, W, C] sets batch norm's moments, as a support set does."""
-  record = {}
-  model.forward_terms(params, images[None], False, seed, record=record)
-  deterministic = record[f"block{block}"][0]
+def stochastic_activations(model, params, images, blocks, num_draws, seed):
+  """{block: (deterministic [H, W, C], draws [num_draws, H, W, C])} of conv blocks `blocks`
+  (1-4) for images[0], from one query pass and one sampled pass; the batch `images`
+  [B, H, W, C] sets batch norm's moments, as a support set does."""
+  deterministic, sampled = {}, {}
+  model.forward_terms(params, images[None], False, seed, record=deterministic)
   tiled = tf.tile(images[None], [num_draws, 1, 1, 1, 1])
-  model.forward_terms(params, tiled, True, seed, record=record)
-  draws = tf.reshape(record[f"block{block}"], [num_draws, -1, *deterministic.shape])[:, 0]
-  return deterministic.numpy(), draws.numpy()
+  model.forward_terms(params, tiled, True, seed, record=sampled)
+  result = {}
+  for block in blocks:
+    first = deterministic[f"block{block}"][0]
+    draws = tf.reshape(sampled[f"block{block}"], [num_draws, -1, *first.shape])[:, 0]
+    result[block] = (first.numpy(), draws.numpy())
+  return result
 
 
 def activation_grid(deterministic, draws, num_channels=4):

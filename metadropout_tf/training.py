@@ -222,10 +222,10 @@ def _loop(learner, train_images, eval_images, run_config, schedule, writer, step
 def _perturbation_images(learner, batch, step):
   """TensorBoard images of the first support image's block-1 and block-2 activations: the query
   pass (top row) and three support-pass draws, four channels side by side."""
-  seed = rng.step_seed(0, step)
-  for block in (1, 2):
-    deterministic, draws = figures.stochastic_activations(
-        learner.model, learner.params, batch.support_images[0], block, 3, seed)
+  activations = figures.stochastic_activations(learner.model, learner.params,
+                                               batch.support_images[0], (1, 2), 3,
+                                               rng.step_seed(0, step))
+  for block, (deterministic, draws) in activations.items():
     tf.summary.image(f"perturbed_activations/block{block}",
                      figures.activation_grid(deterministic, draws))
 

@@ -30,7 +30,9 @@ def test_the_projection_puts_each_point_on_the_side_its_logits_choose():
 def test_stochastic_activations_draw_around_the_query_pass():
   model = tiny_model("multiplicative")
   images = random_task()[0]
-  deterministic, draws = figures.stochastic_activations(model, model.params, images, 1, 3, SEED)
+  activations = figures.stochastic_activations(model, model.params, images, (1, 2), 3, SEED)
+  assert set(activations) == {1, 2} and activations[2][0].shape == (8, 8, 3)
+  deterministic, draws = activations[1]
   assert deterministic.shape == (16, 16, 3) and draws.shape == (3, 16, 16, 3)
   assert not np.allclose(draws[0], draws[1])
   record = {}

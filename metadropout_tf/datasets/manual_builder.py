@@ -151,11 +151,12 @@ def _read_class_major(builder, split):
   for part in parts:
     if part not in shapes:
       raise DataError(f"no split {part!r} in {builder.name}: the official files define "
-                      f"{sorted(shapes)} (a split's file was missing when it was prepared?)")
+                      f"{sorted(shapes)}; add the split's file to --data_dir (it is then "
+                      "prepared again), or choose one of those")
   per_class = {shapes[part]["per_class"] for part in parts}
   if len(per_class) > 1:
     raise DataError(f"splits {parts} have different numbers of images per class {per_class}: "
-                    "they cannot be joined")
+                    "they cannot be joined; use one of them")
   total = sum(shapes[part]["classes"] for part in parts)
   images = np.empty((total, per_class.pop(), *builder.IMAGE_SHAPE), np.uint8)
   names = [None] * total
