@@ -131,6 +131,14 @@ def test_the_val_split_is_prepared_when_val_csv_exists(tmp_path):
   np.testing.assert_array_equal(val[1, 0], first.numpy())
 
 
+def test_preparing_says_what_it_does_and_announces_no_download(tmp_path, capfd):
+  manual = make_mini_imagenet(tmp_path / "mini", splits=(("train", 2), ("test", 2)))
+  datasets.load("miniimagenet", manual, "test", str(tmp_path / "tfds"))
+  printed = capfd.readouterr()
+  assert "preparing mini_imagenet from its official files (offline, once)" in printed.err
+  assert "ownload" not in printed.out + printed.err
+
+
 def test_val_csv_added_later_is_prepared_then(tmp_path, capsys):
   manual = make_mini_imagenet(tmp_path / "mini")
   os.rename(os.path.join(manual, "val.csv"), tmp_path / "val.csv")
