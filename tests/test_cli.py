@@ -213,6 +213,31 @@ def test_comparison_script_without_results_is_one_clear_line(tmp_path):
   assert last_line(result).startswith("error: fewer than two results in"), last_line(result)
 
 
+def test_paired_comparison_of_committed_results_is_the_per_episode_difference():
+  paths = {"exact": "results/omniglot_5way1shot_2000/maml.json",
+           "authors_tf1": "results/omniglot_5way1shot_2000_authors_tf1/maml.json"}
+  result = run("experiments/compare_runs.py", *(f"{k}={os.path.join(ROOT, v)}"
+                                                for k, v in paths.items()))
+  assert result.returncode == 0, result.stderr[-2000:]
+  a, b = (np.array(json.load(open(os.path.join(ROOT, p)))["accuracies"]) for p in paths.values())
+  mean, ci95 = (a - b).mean(), 1.96 * (a - b).std() / np.sqrt(len(a))
+  assert ci95 < np.hypot(*(1.96 * x.std() / np.sqrt(len(x)) for x in (a, b)))  # pairing helps
+  assert result.stdout.splitlines()[-1].startswith(
+      f"exact - authors_tf1: {mean:+.2f} +- {ci95:.2f} points, paired over 1000 episodes: ")
+
+
+def test_paired_comparison_refuses_results_on_different_episodes(tmp_path):
+  for name, seed in (("a", 0), ("b", 1)):
+    (tmp_path / f"{name}.json").write_text(json.dumps(dict(
+        accuracy=90.0, ci95=1.0, accuracies=[90.0, 90.0], split="test", way=5, shot=1, query=15,
+        num_episodes=2, seed=seed)))
+  result = run("experiments/compare_runs.py", f"a={tmp_path / 'a.json'}", f"b={tmp_path / 'b.json'}")
+  assert result.returncode != 0
+  assert last_line(result) == ("error: a and b: the results were meta-tested on different "
+                               "episodes (differing: seed): evaluate both with the same --seed, split "
+                               "and episode settings")
+
+
 def test_learning_curves_are_plotted_from_a_runs_logs(tmp_path):
   savedir = str(tmp_path / "run")
   result = run("train.py", f"--savedir={savedir}", "--n_train_iters=4", "--n_test_mc_samp=2",

@@ -1,0 +1,46 @@
+"""Paired differences between meta-test results on the same episodes, with 95% intervals.
+
+  python experiments/compare_runs.py \
+      exact=results/omniglot_5way1shot_2000/maml.json \
+      authors_tf1=results/omniglot_5way1shot_2000_authors_tf1/maml.json
+
+Each LABEL=JSON is evaluate.py's result (meta_test_<split>.json, or its copy in results/). For
+every pair it prints the mean of the per-episode differences and its 1.96 * std / sqrt(n): "level"
+when that interval holds 0. The interval covers the choice of test episodes only; two training
+runs of one model can differ by more (see the README's "Which meta-gradient?").
+"""
+import itertools
+import json
+import sys
+
+from metadropout_tf import console  # before TensorFlow loads  # pylint: disable=unused-import
+from metadropout_tf import evaluation  # pylint: disable=g-import-not-at-top
+
+
+def main(argv):
+  runs = [arg.split("=", 1) for arg in argv[1:]]
+  if len(runs) < 2 or any(len(run) != 2 for run in runs):
+    sys.exit("error: pass two or more LABEL=RESULT_JSON arguments (evaluate.py's results)")
+  results = {}
+  for label, path in runs:
+    try:
+      with open(path) as f:
+        results[label] = json.load(f)
+      accuracy = results[label]["accuracy"]
+      results[label]["accuracies"]  # pylint: disable=pointless-statement
+    except (OSError, ValueError, KeyError) as error:
+      sys.exit(f"error: {path} is not a readable meta-test result with per-episode accuracies "
+               f"({error}): pass evaluate.py's meta_test_<split>.json")
+    print(f"{label}: {accuracy:.2f} +- {results[label]['ci95']:.2f}% ({path})")
+  for a, b in itertools.combinations(results, 2):
+    try:
+      mean, ci95 = evaluation.paired_difference(results[a], results[b])
+    except ValueError as error:
+      sys.exit(f"error: {a} and {b}: {error}")
+    verdict = "level" if abs(mean) <= ci95 else (f"{a} above" if mean > 0 else f"{b} above")
+    print(f"{a} - {b}: {mean:+.2f} +- {ci95:.2f} points, paired over "
+          f"{results[a]['num_episodes']} episodes: {verdict}")
+
+
+if __name__ == "__main__":
+  main(sys.argv)
