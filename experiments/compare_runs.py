@@ -25,13 +25,16 @@ def main(argv):
   for label, path in runs:
     try:
       with open(path) as f:
-        results[label] = json.load(f)
-      accuracy = results[label]["accuracy"]
-      results[label]["accuracies"]  # pylint: disable=pointless-statement
-    except (OSError, ValueError, KeyError) as error:
-      sys.exit(f"error: {path} is not a readable meta-test result with per-episode accuracies "
-               f"({error}): pass evaluate.py's meta_test_<split>.json")
-    print(f"{label}: {accuracy:.2f} +- {results[label]['ci95']:.2f}% ({path})")
+        result = json.load(f)
+    except (OSError, ValueError) as error:
+      sys.exit(f"error: {path} is not a readable JSON file ({error}): pass evaluate.py's "
+               "meta_test_<split>.json")
+    missing = [key for key in ("accuracy", "ci95", "accuracies") if key not in result]
+    if missing:
+      sys.exit(f"error: {path} has no {', '.join(missing)}: pass evaluate.py's "
+               "meta_test_<split>.json, which holds the per-episode accuracies")
+    results[label] = result
+    print(f"{label}: {result['accuracy']:.2f} +- {result['ci95']:.2f}% ({path})")
   for a, b in itertools.combinations(results, 2):
     try:
       mean, ci95 = evaluation.paired_difference(results[a], results[b])

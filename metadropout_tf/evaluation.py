@@ -68,7 +68,7 @@ def paired_difference(a, b):
   differing = [key for key in EPISODE_KEYS if a.get(key) != b.get(key)]
   if differing:
     raise ValueError(f"the results were meta-tested on different episodes (differing: "
-                     f"{', '.join(differing)}): evaluate both with the same --seed, split and episode settings")
+                     f"{', '.join(differing)}): evaluate both with the same --seed, split and "
+                     "episode settings")
   differences = np.subtract(a["accuracies"], b["accuracies"], dtype=np.float64)
   return float(differences.mean()), float(confidence_interval(differences))
-

@@ -231,11 +231,22 @@ def test_paired_comparison_refuses_results_on_different_episodes(tmp_path):
     (tmp_path / f"{name}.json").write_text(json.dumps(dict(
         accuracy=90.0, ci95=1.0, accuracies=[90.0, 90.0], split="test", way=5, shot=1, query=15,
         num_episodes=2, seed=seed)))
-  result = run("experiments/compare_runs.py", f"a={tmp_path / 'a.json'}", f"b={tmp_path / 'b.json'}")
+  result = run("experiments/compare_runs.py", f"a={tmp_path / 'a.json'}",
+               f"b={tmp_path / 'b.json'}")
   assert result.returncode != 0
   assert last_line(result) == ("error: a and b: the results were meta-tested on different "
-                               "episodes (differing: seed): evaluate both with the same --seed, split "
-                               "and episode settings")
+                               "episodes (differing: seed): evaluate both with the same --seed, "
+                               "split and episode settings")
+
+
+def test_paired_comparison_names_a_file_that_is_not_a_result(tmp_path):
+  (tmp_path / "curves.json").write_text(json.dumps({"maml": {"points": []}}))
+  result = run("experiments/compare_runs.py", f"a={tmp_path / 'curves.json'}",
+               f"b={os.path.join(ROOT, 'results/omniglot_5way1shot_2000/maml.json')}")
+  assert result.returncode != 0
+  assert last_line(result) == (f"error: {tmp_path / 'curves.json'} has no accuracy, ci95, "
+                               "accuracies: pass evaluate.py's meta_test_<split>.json, which "
+                               "holds the per-episode accuracies")
 
 
 def test_learning_curves_are_plotted_from_a_runs_logs(tmp_path):
