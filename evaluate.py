@@ -7,7 +7,12 @@ draws --n_test_iters seeded episodes of the run's way/shot/query from the
 meta-test classes, adapts with S noise samples (the run's, 30 in the paper),
 prints `accuracy: XX.XX +- Y.YY` (95% interval 1.96 * std / sqrt(n)) and writes
 JSON with the per-episode accuracies and the run's whole config.
+
+A meta-test can take an hour (miniImageNet, S = 30), so it records its episodes
+in OUTPUT.partial as it goes, and the same command resumes from there: the
+episodes are fixed by the seed, so a resumed result equals an uninterrupted one.
 """
+import json
 import os
 import sys
 import time
@@ -38,6 +43,7 @@ flags.DEFINE_integer("seed", 0, "fixes the set of episodes and the noise (the sa
 flags.DEFINE_string("output", None, "JSON results file (default SAVEDIR/meta_test_<split>.json)")
 flags.mark_flag_as_required("savedir")
 FLAGS = flags.FLAGS
+PROGRESS_EVERY = 10  # episodes between saves of OUTPUT.partial
 
 
 def evaluate():
@@ -48,7 +54,8 @@ def evaluate():
     raise config_lib.ConfigError(f"cannot write --output {output}: {error}") from None
   if FLAGS.n_test_iters <= 0:
     raise config_lib.ConfigError(f"--n_test_iters must be positive, got {FLAGS.n_test_iters}")
-  model, run_config = export.load(os.path.join(FLAGS.savedir, "saved_model"))
+  saved = os.path.join(FLAGS.savedir, "saved_model")
+  model, run_config = export.load(saved)
   trained = run_config.episodes
   episode_config = config_lib.EpisodeConfig(
       trained.num_ways, FLAGS.shot or trained.num_shots, FLAGS.query or trained.num_queries, 1)
@@ -62,20 +69,61 @@ def evaluate():
     return model.adapt_and_predict_seeded(support_images, support_labels, query_images, seed,
                                           tf.constant(num_samples, tf.int32))
 
+  episodes = dict(split=FLAGS.split, way=episode_config.num_ways, shot=episode_config.num_shots,
+                  query=episode_config.num_queries, n_test_mc_samp=num_samples, seed=FLAGS.seed,
+                  model=_fingerprint(saved))
+  partial = f"{output}.partial"
+  done = _resumable(partial, episodes)
   start = time.perf_counter()
-  def progress(done, accuracies):
-    if done % 100 == 0:
-      print(f"{done}/{FLAGS.n_test_iters} episodes  running accuracy "
-            f"{sum(accuracies) / done:.2f}%  {time.perf_counter() - start:.0f} s", flush=True)
+  def progress(count, accuracies):
+    if count % PROGRESS_EVERY == 0:
+      files.write_json(partial, dict(episodes, accuracies=accuracies))
+    if count % 100 == 0:
+      print(f"{count}/{FLAGS.n_test_iters} episodes  running accuracy "
+            f"{sum(accuracies) / count:.2f}%  {time.perf_counter() - start:.0f} s", flush=True)
 
   results = evaluation.meta_test(predict, images, episode_config, FLAGS.n_test_iters, FLAGS.seed,
-                                 on_episode=progress)
+                                 on_episode=progress, done=done)
   print(f"accuracy: {results['accuracy']:.2f} +- {results['ci95']:.2f}")
-  results.update(savedir=FLAGS.savedir, split=FLAGS.split, way=episode_config.num_ways,
-                 shot=episode_config.num_shots, query=episode_config.num_queries,
-                 n_test_mc_samp=num_samples, seed=FLAGS.seed, config=run_config.to_dict())
+  del episodes["model"]
+  results.update(episodes, savedir=FLAGS.savedir, config=run_config.to_dict())
   files.write_json(output, results)
+  if os.path.exists(partial):
+    os.remove(partial)
   print(f"wrote {output}")
+
+
+def _fingerprint(saved):
+  """TensorFlow's fingerprint of the SavedModel (graph and weights): a re-exported model's
+  episodes are not resumed."""
+  try:
+    return tf.saved_model.experimental.read_fingerprint(saved).singleprint()
+  except Exception as error:  # pylint: disable=broad-except  (missing or unparsable file)
+    raise config_lib.ConfigError(
+        f"the SavedModel at {saved} has no readable fingerprint.pb ({type(error).__name__}): "
+        "rerun the run's train.py command to export it again") from None
+
+
+def _resumable(partial, episodes):
+  """The accuracies an interrupted meta-test of the same model and episodes recorded in
+  `partial`; a damaged file or one of other settings is named and not used."""
+  if not os.path.exists(partial):
+    return []
+  try:
+    with open(partial) as f:
+      recorded = json.load(f)
+    accuracies = [float(a) for a in recorded["accuracies"]]
+  except (ValueError, KeyError, TypeError) as error:
+    print(f"warning: {partial} is damaged ({type(error).__name__}: {error}); meta-testing from "
+          "the first episode", file=sys.stderr)
+    return []
+  differing = [key for key in episodes if recorded.get(key) != episodes[key]]
+  if differing:
+    print(f"warning: {partial} holds episodes of other settings (differing: "
+          f"{', '.join(differing)}); meta-testing from the first episode", file=sys.stderr)
+    return []
+  print(f"resuming from {partial}: {len(accuracies)} episodes done", flush=True)
+  return accuracies
 
 
 def main(argv):

@@ -11,7 +11,7 @@ def confidence_interval(accuracies):
   return 1.96 * accuracies.std() / np.sqrt(len(accuracies))
 
 
-def meta_test(predict, images, episode_config, num_episodes, seed, on_episode=None):
+def meta_test(predict, images, episode_config, num_episodes, seed, on_episode=None, done=()):
   """Accuracy of `predict` on `num_episodes` tasks drawn from `images`.
 
   Args:
@@ -24,11 +24,14 @@ def meta_test(predict, images, episode_config, num_episodes, seed, on_episode=No
       `eval_noise` streams of it (`rng.stream`), so the same seed gives every
       model the same episodes.
     on_episode: optional callback(i, accuracies so far), e.g. for progress.
+    done: the accuracies of episodes 0, 1, ... measured before (a resumed meta-test): it goes on
+      from the next episode, which is the same one it would have met in one go.
   Returns:
     {"accuracy": mean %, "ci95": 95% half-width %, "num_episodes": n, "accuracies": [%]}.
   """
-  accuracies = []
-  for task, noise_seed in fixed_episodes(images, episode_config, num_episodes, seed):
+  accuracies = list(done)[:num_episodes]
+  for task, noise_seed in fixed_episodes(images, episode_config, num_episodes, seed,
+                                         start=len(accuracies)):
     probs = predict(task.support_images, task.support_labels, task.query_images, noise_seed)
     accuracies.append(accuracy(probs, task.query_labels))
     if on_episode:
@@ -36,10 +39,12 @@ def meta_test(predict, images, episode_config, num_episodes, seed, on_episode=No
   return summary(accuracies)
 
 
-def fixed_episodes(images, episode_config, num_episodes, seed):
-  """(task, [2] noise seed) of meta-test episode 0, 1, ...: the same for every model."""
+def fixed_episodes(images, episode_config, num_episodes, seed, start=0):
+  """(task, [2] noise seed) of meta-test episode start, start + 1, ... < num_episodes: the same
+  for every model."""
   dataset = episodes_lib.episode_dataset(images, episode_config, rng.stream(seed, "eval_episodes"),
-                                         num_steps=num_episodes, batched=False)
+                                         start_step=start, num_steps=num_episodes - start,
+                                         batched=False)
   noise_seed = rng.stream(seed, "eval_noise")
   for index, task in dataset:
     yield task, rng.step_seed(noise_seed, index)

@@ -258,6 +258,57 @@ def test_the_mirrored_meta_gradient_equals_the_single_device_one():
   assert result.stdout.split() == ["default", "1", "mirrored", "2", "equal"]
 
 
+def evaluate(savedir, output, *args):
+  return run("evaluate.py", f"--savedir={savedir}", f"--output={output}", "--n_test_mc_samp=2",
+             f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}", *args)
+
+
+def test_a_killed_meta_test_resumes_at_its_recorded_episodes(finished_run, tmp_path):
+  whole = str(tmp_path / "whole.json")
+  assert evaluate(finished_run, whole, "--n_test_iters=12").returncode == 0
+  expected = json.load(open(whole))["accuracies"]
+  output = str(tmp_path / "resumed.json")
+  process = subprocess.Popen(
+      [sys.executable, "evaluate.py", f"--savedir={finished_run}", f"--output={output}",
+       "--n_test_mc_samp=2", "--n_test_iters=1000", f"--data_dir={OMNIGLOT_DIR}",
+       f"--tfds_data_dir={TFDS_DIR}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  deadline = time.time() + 300
+  while not os.path.exists(output + ".partial"):
+    assert time.time() < deadline and process.poll() is None, "no progress was recorded"
+    time.sleep(0.02)
+  process.kill()
+  process.wait()
+  recorded = json.load(open(output + ".partial"))
+  assert len(recorded["accuracies"]) >= 10 and not os.path.exists(output)
+  np.testing.assert_array_equal(recorded["accuracies"], expected[:len(recorded["accuracies"])])
+  recorded["accuracies"] = [-1.0, -2.0]  # marks what the resumed run takes from the file
+  with open(output + ".partial", "w") as f:
+    json.dump(recorded, f)
+  result = evaluate(finished_run, output, "--n_test_iters=12")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "2 episodes done" in result.stdout
+  assert json.load(open(output))["accuracies"] == [-1.0, -2.0] + expected[2:]
+  assert not os.path.exists(output + ".partial")
+
+
+@pytest.mark.parametrize("damage", ["garbled", "other seed", "other model"])
+def test_a_meta_test_does_not_resume_from_foreign_or_damaged_progress(finished_run, tmp_path,
+                                                                      damage):
+  whole = str(tmp_path / "whole.json")
+  assert evaluate(finished_run, whole, "--n_test_iters=3", "--seed=1").returncode == 0
+  output = str(tmp_path / "out.json")
+  with open(output + ".partial", "w") as f:
+    f.write("{\"accuracies\": [1" if damage == "garbled" else json.dumps(
+        dict(json.load(open(whole)), model="a re-exported model", accuracies=[-1.0])))
+  seed = "--seed=2" if damage == "other seed" else "--seed=1"
+  result = evaluate(finished_run, output, "--n_test_iters=3", seed)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert -1.0 not in json.load(open(output))["accuracies"]
+  reason = {"garbled": "is damaged", "other seed": "(differing: seed, model)",
+            "other model": "(differing: model)"}[damage]
+  assert f"warning: {output}.partial" in result.stderr and reason in result.stderr, result.stderr
+
+
 def test_a_kill_during_export_leaves_the_previous_saved_model_whole(run_copy):
   saved = os.path.join(run_copy, "saved_model")
   weights = os.path.join(saved, "variables", "variables.data-00000-of-00001")
