@@ -122,10 +122,15 @@ def load(path):
     raise config_lib.ConfigError(f"no SavedModel at {path}: train.py exports one when it finishes")
   try:
     model = tf.saved_model.load(path)
-    run_config = config_lib.RunConfig.from_dict(json.loads(model.config_json.numpy().decode()))
+    config_json = json.loads(model.config_json.numpy().decode())
   except Exception as error:  # pylint: disable=broad-except  (TF's loader raises OSError,
     # ValueError, IndexError, OpError or a protobuf error by damage: each means "damaged")
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
     raise config_lib.ConfigError(f"the SavedModel at {path} is damaged ({reason}): rerun the "
                                  "run's train.py command to export it again") from None
-  return model, run_config
+  try:
+    return model, config_lib.RunConfig.from_dict(config_json)
+  except config_lib.ConfigError as error:
+    raise config_lib.ConfigError(
+        f"the SavedModel at {path} was exported by another version of metadropout-tf ({error}): "
+        "meta-test it with that version's evaluate.py") from None

@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from metadropout_tf import config as config_lib
+from metadropout_tf import export
 from metadropout_tf import meta_learner
 
 
@@ -85,3 +87,13 @@ def test_saved_model_refuses_a_task_it_cannot_answer_for(exported, case, message
     samples = tf.constant(0)
   with pytest.raises(tf.errors.InvalidArgumentError, match=message.replace("(", r"\(").replace(")", r"\)")):
     loaded.adapt_and_predict_seeded(support, labels, query, tf.constant([0, 0], tf.int64), samples)
+
+
+def test_a_saved_model_of_another_version_is_named_as_such(exported, tmp_path):
+  """Its weights load, but its run config has fields this version does not know."""
+  learner, meta, _, _ = exported
+  path = str(tmp_path / "saved_model")
+  export.save(learner.model, learner.params, meta, {"note": "test"}, path)
+  with pytest.raises(config_lib.ConfigError, match=r"at .*saved_model was exported by another "
+                     r"version of metadropout-tf \(not a config of this version .*'note'"):
+    export.load(path)
