@@ -13,8 +13,7 @@ import itertools
 import json
 import sys
 
-from metadropout_tf import console  # before TensorFlow loads  # pylint: disable=unused-import
-from metadropout_tf import evaluation  # pylint: disable=g-import-not-at-top
+from metadropout_tf import intervals
 
 
 def main(argv):
@@ -37,7 +36,7 @@ def main(argv):
     print(f"{label}: {result['accuracy']:.2f} +- {result['ci95']:.2f}% ({path})")
   for a, b in itertools.combinations(results, 2):
     try:
-      mean, ci95 = evaluation.paired_difference(results[a], results[b])
+      mean, ci95 = intervals.paired_difference(results[a], results[b])
     except ValueError as error:
       sys.exit(f"error: {a} and {b}: {error}")
     verdict = "level" if abs(mean) <= ci95 else (f"{a} above" if mean > 0 else f"{b} above")

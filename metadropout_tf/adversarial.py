@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from metadropout_tf import evaluation
+from metadropout_tf import intervals
 
 NORMS = ("linf", "l2", "l1")
 L1_FRACTION = 0.01  # of the pixels moved by an L1 step
@@ -124,12 +125,12 @@ def robustness(loaded, images, episode_config, num_episodes, seed, attacks, epsi
       for epsilon, accuracies in zip(epsilons[attack.norm], per_epsilon):
         adversarial = perturb(predict, task.query_images, task.query_labels, attack, epsilon,
                               steps)
-        accuracies.append(evaluation.accuracy(predict(adversarial), task.query_labels))
+        accuracies.append(intervals.accuracy(predict(adversarial), task.query_labels))
     if on_episode:
       on_episode(done)
   results = {}
   for attack, per_epsilon in scores.items():
-    summaries = [evaluation.summary(accuracies) for accuracies in per_epsilon]
+    summaries = [intervals.summary(accuracies) for accuracies in per_epsilon]
     results[attack.name] = {"epsilons": list(epsilons[attack.norm]),
                             "accuracy": [s["accuracy"] for s in summaries],
                             "ci95": [s["ci95"] for s in summaries],
