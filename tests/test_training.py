@@ -271,7 +271,8 @@ def test_a_killed_meta_test_resumes_at_its_recorded_episodes(finished_run, tmp_p
   process = subprocess.Popen(
       [sys.executable, "evaluate.py", f"--savedir={finished_run}", f"--output={output}",
        "--n_test_mc_samp=2", "--n_test_iters=1000", f"--data_dir={OMNIGLOT_DIR}",
-       f"--tfds_data_dir={TFDS_DIR}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+       f"--tfds_data_dir={TFDS_DIR}"], cwd=ROOT, stdout=subprocess.DEVNULL,
+      stderr=subprocess.DEVNULL)
   deadline = time.time() + 300
   while not os.path.exists(output + ".partial"):
     assert time.time() < deadline and process.poll() is None, "no progress was recorded"
