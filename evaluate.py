@@ -70,14 +70,14 @@ def evaluate():
                                           tf.constant(num_samples, tf.int32))
 
   episodes = dict(split=FLAGS.split, way=episode_config.num_ways, shot=episode_config.num_shots,
-                  query=episode_config.num_queries, n_test_mc_samp=num_samples, seed=FLAGS.seed,
-                  model=_fingerprint(saved))
+                  query=episode_config.num_queries, n_test_mc_samp=num_samples, seed=FLAGS.seed)
+  progress_key = dict(episodes, model=export.fingerprint(saved))  # what a resumed test must share
   partial = f"{output}.partial"
-  done = _resumable(partial, episodes)
+  done = _resumable(partial, progress_key)
   start = time.perf_counter()
   def progress(count, accuracies):
     if count % PROGRESS_EVERY == 0:
-      files.write_json(partial, dict(episodes, accuracies=accuracies))
+      files.write_json(partial, dict(progress_key, accuracies=accuracies))
     if count % 100 == 0:
       print(f"{count}/{FLAGS.n_test_iters} episodes  running accuracy "
             f"{sum(accuracies) / count:.2f}%  {time.perf_counter() - start:.0f} s", flush=True)
@@ -85,7 +85,6 @@ def evaluate():
   results = evaluation.meta_test(predict, images, episode_config, FLAGS.n_test_iters, FLAGS.seed,
                                  on_episode=progress, done=done)
   print(f"accuracy: {results['accuracy']:.2f} +- {results['ci95']:.2f}")
-  del episodes["model"]
   results.update(episodes, savedir=FLAGS.savedir, config=run_config.to_dict())
   files.write_json(output, results)
   if os.path.exists(partial):
@@ -93,18 +92,7 @@ def evaluate():
   print(f"wrote {output}")
 
 
-def _fingerprint(saved):
-  """TensorFlow's fingerprint of the SavedModel (graph and weights): a re-exported model's
-  episodes are not resumed."""
-  try:
-    return tf.saved_model.experimental.read_fingerprint(saved).singleprint()
-  except Exception as error:  # pylint: disable=broad-except  (missing or unparsable file)
-    raise config_lib.ConfigError(
-        f"the SavedModel at {saved} has no readable fingerprint.pb ({type(error).__name__}): "
-        "rerun the run's train.py command to export it again") from None
-
-
-def _resumable(partial, episodes):
+def _resumable(partial, progress_key):
   """The accuracies an interrupted meta-test of the same model and episodes recorded in
   `partial`; a damaged file or one of other settings is named and not used."""
   if not os.path.exists(partial):
@@ -117,7 +105,7 @@ def _resumable(partial, episodes):
     print(f"warning: {partial} is damaged ({type(error).__name__}: {error}); meta-testing from "
           "the first episode", file=sys.stderr)
     return []
-  differing = [key for key in episodes if recorded.get(key) != episodes[key]]
+  differing = [key for key in progress_key if recorded.get(key) != progress_key[key]]
   if differing:
     print(f"warning: {partial} holds episodes of other settings (differing: "
           f"{', '.join(differing)}); meta-testing from the first episode", file=sys.stderr)

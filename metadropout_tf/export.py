@@ -134,3 +134,14 @@ def load(path):
     raise config_lib.ConfigError(
         f"the SavedModel at {path} was exported by another version of metadropout-tf ({error}): "
         "meta-test it with that version's evaluate.py") from None
+
+
+def fingerprint(path):
+  """TensorFlow's fingerprint of the SavedModel at `path` (graph and weights): tells a
+  re-exported model from the one a file of results was measured on."""
+  try:
+    return tf.saved_model.experimental.read_fingerprint(path).singleprint()
+  except Exception as error:  # pylint: disable=broad-except  (missing or unparsable file)
+    raise config_lib.ConfigError(
+        f"the SavedModel at {path} has no readable fingerprint.pb ({type(error).__name__}): "
+        "rerun the run's train.py command to export it again") from None
