@@ -69,11 +69,8 @@ def plot(results, dataset, path):
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments {argv[1:]}")
-  console.quiet_python_loggers()
+  runs = cli.labelled_runs(argv)
   try:
-    runs = cli.labelled_dirs(FLAGS.runs)
     attacks = [adversarial.Attack.parse(name) for name in FLAGS.attacks]
     files.check_writable(FLAGS.output)
     results, dataset = {}, None

@@ -14,14 +14,15 @@ import json
 import sys
 
 from metadropout_tf import intervals
+from metadropout_tf import run_labels
 
 
 def main(argv):
-  runs = [arg.split("=", 1) for arg in argv[1:]]
-  if len(runs) < 2 or any(len(run) != 2 for run in runs):
+  runs = run_labels.parse_or_exit(argv[1:], "RESULT_JSON")
+  if len(runs) < 2:
     sys.exit("error: pass two or more LABEL=RESULT_JSON arguments (evaluate.py's results)")
   results = {}
-  for label, path in runs:
+  for label, path in runs.items():
     try:
       with open(path) as f:
         result = json.load(f)

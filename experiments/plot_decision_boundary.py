@@ -39,12 +39,9 @@ COLOURS = ("tab:blue", "tab:orange")
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments {argv[1:]}")
-  console.quiet_python_loggers()
+  runs = cli.labelled_runs(argv)
   steps = [int(step) for step in FLAGS.steps]
   try:
-    runs = cli.labelled_dirs(FLAGS.runs)
     rows = []
     for label, savedir in runs.items():
       learner, run_config, task, noise_seed = cli.restored_run_and_task(savedir, FLAGS.seed)

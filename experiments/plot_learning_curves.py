@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
 from metadropout_tf import files  # pylint: disable=g-import-not-at-top
+from metadropout_tf import run_labels  # pylint: disable=g-import-not-at-top
 
 flags.DEFINE_string("output_dir", None, "where the PNGs and curves.json go")
 flags.DEFINE_string("split", "test", "the held-out split the runs logged (their --eval_split)")
@@ -60,11 +61,9 @@ def plot(curves, path, title):
 
 def main(argv):
   console.quiet_python_loggers()
-  runs = [arg.split("=", 1) for arg in argv[1:]]
-  if not runs or any(len(run) != 2 for run in runs):
-    sys.exit("error: pass one or more LABEL=RUN_DIR arguments")
+  runs = run_labels.parse_or_exit(argv[1:], "RUN_DIR")
   try:
-    curves = {label: held_out_curve(run_dir, FLAGS.split) for label, run_dir in runs}
+    curves = {label: held_out_curve(run_dir, FLAGS.split) for label, run_dir in runs.items()}
   except ValueError as error:
     sys.exit(f"error: {error}")
   os.makedirs(FLAGS.output_dir, exist_ok=True)
@@ -72,7 +71,8 @@ def main(argv):
     plot({label: points}, os.path.join(FLAGS.output_dir, f"{label}.png"), label)
   plot(curves, os.path.join(FLAGS.output_dir, "curves.png"), "held-out accuracy during training")
   files.write_json(os.path.join(FLAGS.output_dir, "curves.json"),
-                   {label: dict(run_dir=run_dir, points=curves[label]) for label, run_dir in runs})
+                   {label: dict(run_dir=run_dir, points=curves[label])
+                    for label, run_dir in runs.items()})
   print(f"wrote {len(curves) + 1} PNGs and curves.json to {FLAGS.output_dir}")
 
 

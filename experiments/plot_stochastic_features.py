@@ -36,11 +36,8 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments {argv[1:]}")
-  console.quiet_python_loggers()
+  runs = cli.labelled_runs(argv)
   try:
-    runs = cli.labelled_dirs(FLAGS.runs)
     panels = []
     for label, savedir in runs.items():
       learner, _, task, noise_seed = cli.restored_run_and_task(savedir, FLAGS.seed)

@@ -1,13 +1,15 @@
 """Flags and helpers shared by the command-line scripts: which benchmark, its files, tfds' data
-directory, and runs named on the command line."""
+directory, and restored runs."""
 import functools
 import os
 
+from absl import app
 from absl import flags
 
-from metadropout_tf import config as config_lib
+from metadropout_tf import console
 from metadropout_tf import datasets
 from metadropout_tf import evaluation
+from metadropout_tf import run_labels
 from metadropout_tf import training
 
 FLAGS = flags.FLAGS
@@ -43,12 +45,11 @@ def restored_run_and_task(savedir, seed):
   return learner, run_config, task, noise_seed
 
 
-def labelled_dirs(items):
-  """{label: directory} of --runs=LABEL=DIR,... items."""
-  runs = {}
-  for item in items:
-    label, _, directory = item.partition("=")
-    if not label or not directory:
-      raise config_lib.ConfigError(f"--runs item {item!r} is not LABEL=SAVEDIR")
-    runs[label] = directory
-  return runs
+
+def labelled_runs(argv):
+  """{label: savedir} of --runs=LABEL=SAVEDIR,..., for the scripts that compare saved runs and
+  take no positional arguments; a bad item exits with its one-line error."""
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments {argv[1:]}")
+  console.quiet_python_loggers()
+  return run_labels.parse_or_exit(FLAGS.runs, "SAVEDIR")

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from metadropout_tf import config as config_lib
+from metadropout_tf import run_labels
 from metadropout_tf import variants
 
 from conftest import MINI_IMAGENET_DIR, OMNIGLOT_DIR, ROOT, TFDS_DIR, TINY, checkpoint_values, last_line, run
@@ -247,6 +248,26 @@ def test_paired_comparison_names_a_file_that_is_not_a_result(tmp_path):
   assert last_line(result) == (f"error: {tmp_path / 'curves.json'} has no accuracy, ci95, "
                                "accuracies: pass evaluate.py's meta_test_<split>.json, which "
                                "holds the per-episode accuracies")
+
+
+def test_labelled_runs_keep_their_order_and_refuse_bad_items():
+  assert list(run_labels.parse(["b=x=1", "a=y"], "SAVEDIR").items()) == [("b", "x=1"), ("a", "y")]
+  for items, message in ((["nolabel"], "'nolabel' is not LABEL=SAVEDIR"),
+                         (["=dir"], "'=dir' is not LABEL=SAVEDIR"),
+                         (["a=x", "a=y"], "the label 'a' is given twice"),
+                         ([], "no runs given")):
+    with pytest.raises(ValueError, match=message):
+      run_labels.parse(items, "SAVEDIR")
+
+
+@pytest.mark.parametrize("script, first, what", [
+    ("experiments/compare_runs.py", "a=a.json", "RESULT_JSON"),
+    ("experiments/plot_learning_curves.py", "--output_dir=curves", "RUN_DIR")])
+def test_a_comparison_script_names_a_run_without_a_label(script, first, what):
+  result = run(script, first, "unlabelled")
+  assert result.returncode != 0
+  assert last_line(result) == (f"error: 'unlabelled' is not LABEL={what}: name each run, "
+                               f"e.g. MAML=<{what}>")
 
 
 def test_learning_curves_are_plotted_from_a_runs_logs(tmp_path):
