@@ -18,9 +18,7 @@ from metadropout_tf import run_labels
 
 
 def main(argv):
-  runs = run_labels.parse_or_exit(argv[1:], "RESULT_JSON")
-  if len(runs) < 2:
-    sys.exit("error: pass two or more LABEL=RESULT_JSON arguments (evaluate.py's results)")
+  runs = run_labels.parse_or_exit(argv[1:], "RESULT_JSON", minimum=2)
   results = {}
   for label, path in runs.items():
     try:

@@ -45,7 +45,6 @@ def restored_run_and_task(savedir, seed):
   return learner, run_config, task, noise_seed
 
 
-
 def labelled_runs(argv):
   """{label: savedir} of --runs=LABEL=SAVEDIR,..., for the scripts that compare saved runs and
   take no positional arguments; a bad item exits with its one-line error."""

@@ -3,11 +3,11 @@ No TensorFlow import, so that compare_runs.py stays light."""
 import sys
 
 
-def parse(items, what):
+def parse(items, what, minimum=1):
   """{label: path} of LABEL=PATH items, in order. ValueError (what was wrong, what to do) for an
-  item that is not LABEL=PATH, a label given twice, or no items."""
-  if not items:
-    raise ValueError(f"no runs given: pass one or more LABEL={what} arguments")
+  item that is not LABEL=PATH, a label given twice, or fewer than `minimum` items."""
+  if len(items) < minimum:
+    raise ValueError(f"{len(items)} runs given: pass {minimum} or more LABEL={what} arguments")
   runs = {}
   for item in items:
     label, _, path = item.partition("=")
@@ -19,9 +19,9 @@ def parse(items, what):
   return runs
 
 
-def parse_or_exit(items, what):
+def parse_or_exit(items, what, minimum=1):
   """parse(), or exit non-zero with its one-line error: for the scripts' command lines."""
   try:
-    return parse(items, what)
+    return parse(items, what, minimum)
   except ValueError as error:
     sys.exit(f"error: {error}")

@@ -252,12 +252,14 @@ def test_paired_comparison_names_a_file_that_is_not_a_result(tmp_path):
 
 def test_labelled_runs_keep_their_order_and_refuse_bad_items():
   assert list(run_labels.parse(["b=x=1", "a=y"], "SAVEDIR").items()) == [("b", "x=1"), ("a", "y")]
-  for items, message in ((["nolabel"], "'nolabel' is not LABEL=SAVEDIR"),
-                         (["=dir"], "'=dir' is not LABEL=SAVEDIR"),
-                         (["a=x", "a=y"], "the label 'a' is given twice"),
-                         ([], "no runs given")):
+  for items, minimum, message in (
+      (["nolabel"], 1, "'nolabel' is not LABEL=SAVEDIR"),
+      (["=dir"], 1, "'=dir' is not LABEL=SAVEDIR"),
+      (["a=x", "a=y"], 1, "the label 'a' is given twice"),
+      ([], 1, "0 runs given: pass 1 or more LABEL=SAVEDIR arguments"),
+      (["a=x"], 2, "1 runs given: pass 2 or more LABEL=SAVEDIR arguments")):
     with pytest.raises(ValueError, match=message):
-      run_labels.parse(items, "SAVEDIR")
+      run_labels.parse(items, "SAVEDIR", minimum)
 
 
 @pytest.mark.parametrize("script, first, what", [
@@ -268,6 +270,12 @@ def test_a_comparison_script_names_a_run_without_a_label(script, first, what):
   assert result.returncode != 0
   assert last_line(result) == (f"error: 'unlabelled' is not LABEL={what}: name each run, "
                                f"e.g. MAML=<{what}>")
+
+
+def test_the_paired_comparison_needs_two_runs():
+  result = run("experiments/compare_runs.py", "a=a.json")
+  assert result.returncode != 0
+  assert last_line(result) == "error: 1 runs given: pass 2 or more LABEL=RESULT_JSON arguments"
 
 
 def test_learning_curves_are_plotted_from_a_runs_logs(tmp_path):
