@@ -3,9 +3,12 @@
   python experiments/compare_with_paper.py    # results/omniglot_5way1shot_2000/<variant>.json
   python experiments/compare_with_paper.py --results_dir=runs/omniglot_5way1shot_2000
       # <variant>/meta_test_test.json, as experiments/omniglot_5way_variants.sh leaves them
+  python experiments/compare_with_paper.py --results_dir=results/omniglot_5way1shot_2000_table2
 
-Two rows are level ("~") when their accuracies are apart by no more than the larger 95% interval,
-otherwise ordered (">"); the paper's 20-way 1-shot rows (Tables 1 and 3) get the same rule.
+Every variant of metadropout_tf/variants.py found in the directory is read, so the same command
+serves Tables 1 and 3 and Table 2. Two rows are level ("~") when their accuracies are apart by no
+more than the larger 95% interval, otherwise ordered (">"); the paper's Omniglot 20-way 1-shot
+rows get the same rule.
 """
 import itertools
 import json
@@ -21,9 +24,9 @@ flags.DEFINE_string("results_dir", "results/omniglot_5way1shot_2000",
                     "directory of <variant>.json or <variant>/meta_test_test.json files")
 FLAGS = flags.FLAGS
 
-# variant: (accuracy, 95% interval) in the paper, Omniglot 20-way 1-shot (Tables 1 and 3).
-PAPER = {name: variants.VARIANTS[name].paper_result("omniglot_20way_1shot")
-         for name in variants.COMPARED}
+# variant: (accuracy, 95% interval) in the paper, Omniglot 20-way 1-shot (Tables 1-3).
+PAPER = {name: variant.paper_result("omniglot_20way_1shot")
+         for name, variant in variants.VARIANTS.items()}
 
 
 def order(a, b):
