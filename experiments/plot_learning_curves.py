@@ -8,7 +8,6 @@ Each LABEL=RUN_DIR gives OUTPUT_DIR/LABEL.png (that run's curve); all runs toget
 OUTPUT_DIR/curves.png and their points to OUTPUT_DIR/curves.json. The points are what
 train.py logged with --eval_freq (the README's runs: 100 fixed episodes every 250 iterations).
 """
-import glob
 import os
 import sys
 
@@ -19,10 +18,10 @@ from metadropout_tf import console  # before TensorFlow loads
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
 from metadropout_tf import files  # pylint: disable=g-import-not-at-top
 from metadropout_tf import run_labels  # pylint: disable=g-import-not-at-top
+from metadropout_tf import training  # pylint: disable=g-import-not-at-top
 
 flags.DEFINE_string("output_dir", None, "where the PNGs and curves.json go")
 flags.DEFINE_string("split", "test", "the held-out split the runs logged (their --eval_split)")
@@ -31,14 +30,8 @@ FLAGS = flags.FLAGS
 
 
 def held_out_curve(run_dir, split):
-  """[(step, accuracy %)] logged by train.py in run_dir/logs, by step (a resumed run's repeats
-  of a step agree, as the evaluation is seeded)."""
-  points = {}
-  for path in sorted(glob.glob(os.path.join(run_dir, "logs", "events.out.tfevents.*"))):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        if value.tag == f"held_out_{split}/accuracy":
-          points[event.step] = float(tf.make_ndarray(value.tensor))
+  """[(step, accuracy %)] that train.py logged in run_dir, by step."""
+  points = training.held_out_points(run_dir, split)
   if not points:
     raise ValueError(f"no held_out_{split}/accuracy in {run_dir}/logs: was it trained with "
                      "--eval_freq?")

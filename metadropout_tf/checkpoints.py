@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import sys
+import time
 
 import tensorflow as tf
 
@@ -65,8 +66,13 @@ def restore_newest(checkpoint, directory, max_to_keep):
           file=sys.stderr, flush=True)
   usable = [os.path.join(directory, f"{PREFIX}-{s}") for s in steps_on_disk(directory)[::-1]]
   if usable:  # the manager reads the index file: make it say what is on disk
-    tf.compat.v1.train.update_checkpoint_state(directory, usable[-1],
-                                               all_model_checkpoint_paths=usable)
+    # Without timestamps newer than last_preserved_timestamp the manager would keep every
+    # checkpoint of earlier processes forever; with them it keeps the newest max_to_keep.
+    now = time.time()
+    tf.compat.v1.train.update_checkpoint_state(
+        directory, usable[-1], all_model_checkpoint_paths=usable,
+        all_model_checkpoint_timestamps=[now - len(usable) + i for i in range(len(usable))],
+        last_preserved_timestamp=0.0)
   elif os.path.exists(os.path.join(directory, "checkpoint")):
     os.remove(os.path.join(directory, "checkpoint"))
   manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep,

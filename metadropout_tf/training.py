@@ -9,6 +9,7 @@ SavedModel. One process writes it at a time (`lock`); rerunning resumes from the
 newest checkpoint that reads back, and a run with other settings is refused.
 """
 import dataclasses
+import glob
 import os
 import resource
 import signal
@@ -148,6 +149,10 @@ def _train_locked(run_config, savedir, schedule, data_dir, tfds_data_dir, strate
       manager.save(checkpoint_number=step)
 
   with _StopRequests() as stop:
+    if (schedule.eval_every and start and start % schedule.eval_every == 0
+        and start not in held_out_points(savedir, run_config.eval_split)):
+      # The last run saved this step's checkpoint but died before its held-out point was logged.
+      _held_out(learner, eval_images, run_config, schedule, writer, start, stop)
     _loop(learner, train_images, eval_images, run_config, schedule, writer, step_var, save,
           strategy, stop)
     if stop.signum:
@@ -247,6 +252,19 @@ def _held_out(learner, images, run_config, schedule, writer, step, stop):
         f"+- {results['ci95']:.2f}% over {results['num_episodes']} episodes", flush=True)
   with writer.as_default(step=step):
     tf.summary.scalar(f"held_out_{run_config.eval_split}/accuracy", results["accuracy"])
+  writer.flush()  # a kill in the next steps must not lose the point
+
+
+def held_out_points(run_dir, split):
+  """{step: held-out accuracy %} logged in run_dir/logs (a resumed run's repeats of a step
+  agree, as the evaluation is seeded)."""
+  points = {}
+  for path in sorted(glob.glob(os.path.join(run_dir, "logs", "events.out.tfevents.*"))):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.tag == f"held_out_{split}/accuracy":
+          points[event.step] = float(tf.make_ndarray(value.tensor))
+  return points
 
 
 class _Abandoned(Exception):

@@ -14,6 +14,7 @@ import pytest
 from conftest import (TFDS_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run,
                       train)
 from metadropout_tf import checkpoints
+from metadropout_tf import training
 
 
 def first_step_logged(result):
@@ -113,6 +114,32 @@ def test_weights_made_non_finite_by_the_update_stop_training_and_are_never_saved
   assert result.returncode != 0
   assert "non-finite meta-loss, gradient or weights at step 0" in last_line(result)
   assert checkpoints.steps_on_disk(os.path.join(savedir, "checkpoints")) == []
+
+
+def test_a_resumed_run_keeps_only_the_newest_checkpoints(run_copy):
+  """Checkpoints of the earlier process (steps 2 and 4) are pruned like the new ones."""
+  result = train(run_copy, iters=10)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert checkpoints.steps_on_disk(os.path.join(run_copy, "checkpoints")) == [10, 8, 6]
+
+
+def test_a_held_out_point_lost_to_a_kill_is_measured_when_the_run_resumes(tmp_path):
+  """Killed after step 2's checkpoint, before its held-out point reached the log: the resumed
+  run measures it first (the same value, as it is seeded), and never measures a logged one again."""
+  savedir = str(tmp_path / "run")
+  held_out = ("--eval_freq=2", "--n_eval_episodes=2")
+  assert train(savedir, *held_out, iters=2).returncode == 0
+  measured = training.held_out_points(savedir, "test")
+  assert list(measured) == [2]
+  shutil.rmtree(os.path.join(savedir, "logs"))
+  resumed = train(savedir, *held_out, iters=4)
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert resumed.stdout.count("step 2  held-out") == 1
+  points = training.held_out_points(savedir, "test")
+  assert sorted(points) == [2, 4] and points[2] == pytest.approx(measured[2])
+  again = train(savedir, *held_out, iters=6)
+  assert again.returncode == 0 and "step 4  held-out" not in again.stdout
+  assert "step 6  held-out" in again.stdout
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
