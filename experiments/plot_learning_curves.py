@@ -33,7 +33,7 @@ def held_out_curve(run_dir, split):
   """[(step, accuracy %)] that train.py logged in run_dir, by step."""
   points = training.held_out_points(run_dir, split)
   if not points:
-    raise ValueError(f"no held_out_{split}/accuracy in {run_dir}/logs: was it trained with "
+    raise ValueError(f"no {training.held_out_tag(split)} in {run_dir}/logs: was it trained with "
                      "--eval_freq?")
   return sorted(points.items())
 

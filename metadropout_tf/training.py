@@ -65,6 +65,10 @@ class Schedule:
       if getattr(self, name) < 0:
         raise config_lib.ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
 
+  def evaluates_at(self, step):
+    """Whether a held-out point belongs to `step` (after `step` iterations; never at 0)."""
+    return bool(self.eval_every) and step > 0 and step % self.eval_every == 0
+
 
 def train(run_config, savedir, schedule, data_dir, tfds_data_dir=None):
   """Meta-trains (or resumes) the run in `savedir`, then exports its SavedModel; returns its path."""
@@ -149,7 +153,7 @@ def _train_locked(run_config, savedir, schedule, data_dir, tfds_data_dir, strate
       manager.save(checkpoint_number=step)
 
   with _StopRequests() as stop:
-    if (schedule.eval_every and start and start % schedule.eval_every == 0
+    if (schedule.evaluates_at(start)
         and start not in held_out_points(savedir, run_config.eval_split)):
       # The last run saved this step's checkpoint but died before its held-out point was logged.
       _held_out(learner, eval_images, run_config, schedule, writer, start, stop)
@@ -218,7 +222,7 @@ def _loop(learner, train_images, eval_images, run_config, schedule, writer, step
       timer_start, timer_step, losses, accs = time.perf_counter(), done, [], []
     if done % schedule.save_every == 0:
       save(done)
-    if schedule.eval_every and done % schedule.eval_every == 0 and not stop.signum:
+    if schedule.evaluates_at(done) and not stop.signum:
       _held_out(learner, eval_images, run_config, schedule, writer, done, stop)
     if stop.signum:
       return
@@ -251,8 +255,13 @@ def _held_out(learner, images, run_config, schedule, writer, step, stop):
   print(f"step {step}  held-out ({run_config.eval_split}) accuracy {results['accuracy']:.2f} "
         f"+- {results['ci95']:.2f}% over {results['num_episodes']} episodes", flush=True)
   with writer.as_default(step=step):
-    tf.summary.scalar(f"held_out_{run_config.eval_split}/accuracy", results["accuracy"])
+    tf.summary.scalar(held_out_tag(run_config.eval_split), results["accuracy"])
   writer.flush()  # a kill in the next steps must not lose the point
+
+
+def held_out_tag(split):
+  """The TensorBoard tag of the held-out accuracy on `split`."""
+  return f"held_out_{split}/accuracy"
 
 
 def held_out_points(run_dir, split):
@@ -262,7 +271,7 @@ def held_out_points(run_dir, split):
   for path in sorted(glob.glob(os.path.join(run_dir, "logs", "events.out.tfevents.*"))):
     for event in tf.compat.v1.train.summary_iterator(path):
       for value in event.summary.value:
-        if value.tag == f"held_out_{split}/accuracy":
+        if value.tag == held_out_tag(split):
           points[event.step] = float(tf.make_ndarray(value.tensor))
   return points
 
