@@ -4,7 +4,8 @@
 # paper's three hyperparameters) on real Omniglot 5-way 1-shot (presets/omniglot_5way_1shot_3k.cfg),
 # ITERS meta-iterations each (default 2000) with the same seed, then the same 1000 meta-test
 # episodes with S = 30. Runs go to RUNS/omniglot_5way1shot_ITERS_table2/<variant>.
-#   [ITERS=2000] [META_GRADIENT=exact] [RUNS=runs] bash experiments/omniglot_5way_table2.sh [variant ...]
+#   [ITERS=2000] [META_GRADIENT=exact] [EVAL_FREQ=250] [SAVE_FREQ=500] [RUNS=runs] \
+#   bash experiments/omniglot_5way_table2.sh [variant ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ITERS=${ITERS:-2000}
