@@ -39,7 +39,8 @@ class Attack(NamedTuple):
 
 
 def _flat(x):
-  return tf.reshape(x, [tf.shape(x)[0], -1])
+  """[images, pixels], with the pixel count static (images have a known height, width, depth)."""
+  return tf.reshape(x, [tf.shape(x)[0], x.shape[1:].num_elements()])
 
 
 def steepest_step(gradient, norm):
@@ -83,9 +84,8 @@ def query_loss(predict, images, labels):
 
 
 def perturb(predict, images, labels, attack, epsilon, steps=10):
-  """Adversarial query images for `predict` (query images -> probabilities [Q, N])."""
-  if epsilon == 0:
-    return images
+  """Adversarial query images for `predict` (query images -> probabilities [Q, N]); epsilon > 0,
+  a number or a scalar tensor."""
 
   def gradient(x):
     with tf.GradientTape() as tape:
@@ -113,19 +113,18 @@ def robustness(loaded, images, episode_config, num_episodes, seed, attacks, epsi
   (per epsilon, per episode)}}.
   """
   scores = {attack: [[] for _ in epsilons[attack.norm]] for attack in attacks}
+  attacked = {attack: _attacked_probabilities(loaded, attack, steps) for attack in attacks}
   episodes = evaluation.fixed_episodes(images, episode_config, num_episodes, seed)
   for done, (task, noise_seed) in enumerate(episodes, 1):
     adapted = loaded.adapt(task.support_images, task.support_labels, noise_seed,
                            tf.constant(num_samples, tf.int32))
-
-    def predict(query_images, adapted=adapted, task=task):
-      return loaded.predict_adapted(adapted, task.support_images, query_images)
-
+    clean = intervals.accuracy(loaded.predict_adapted(adapted, task.support_images,
+                                                      task.query_images), task.query_labels)
     for attack, per_epsilon in scores.items():
       for epsilon, accuracies in zip(epsilons[attack.norm], per_epsilon):
-        adversarial = perturb(predict, task.query_images, task.query_labels, attack, epsilon,
-                              steps)
-        accuracies.append(intervals.accuracy(predict(adversarial), task.query_labels))
+        accuracies.append(clean if epsilon == 0 else intervals.accuracy(
+            attacked[attack](adapted, task.support_images, task.query_images, task.query_labels,
+                             tf.constant(epsilon, tf.float32)), task.query_labels))
     if on_episode:
       on_episode(done)
   results = {}
@@ -136,3 +135,17 @@ def robustness(loaded, images, episode_config, num_episodes, seed, attacks, epsi
                             "ci95": [s["ci95"] for s in summaries],
                             "accuracies": per_epsilon}
   return results
+
+
+def _attacked_probabilities(loaded, attack, steps):
+  """The adapted model's probabilities on attacked queries, as one graph per attack (traced once
+  for every episode and epsilon): run eagerly, each of PGD's gradients through the SavedModel's
+  functions costs a Python round trip."""
+
+  @tf.function
+  def attacked_probabilities(adapted, support_images, query_images, query_labels, epsilon):
+    def predict(images):
+      return loaded.predict_adapted(adapted, support_images, images)
+    return predict(perturb(predict, query_images, query_labels, attack, epsilon, steps))
+
+  return attacked_probabilities
