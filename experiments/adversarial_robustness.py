@@ -6,10 +6,16 @@
 Every model adapts to the same clean support sets (the meta-test episodes of --seed, as
 evaluate.py draws them) and is attacked on its query images: FGSM and PGD in the L-inf, L2 and L1
 balls (metadropout_tf/adversarial.py). Writes the JSON (per-episode accuracies included) and a
-PNG beside it, one panel per attack. Default epsilons: L-inf up to 0.3 (Omniglot) or 0.1
+PNG beside it, one panel per attack, and prints each later run's paired difference from the
+first on the same episodes. --from_json reprints and redraws an existing JSON, attacking nothing:
+
+  python experiments/adversarial_robustness.py --from_json=results/robustness.json
+
+Default epsilons: L-inf up to 0.3 (Omniglot) or 0.1
 (miniImageNet), the paper's FGSM sizes (0.1, 0.3 / 0.01, 0.1) marked; L2 and L1 use the same
 steps times 10 and 100.
 """
+import json
 import os
 import sys
 
@@ -25,6 +31,7 @@ from metadropout_tf import cli
 from metadropout_tf import config as config_lib
 from metadropout_tf import export
 from metadropout_tf import files
+from metadropout_tf import intervals
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402  pylint: disable=g-import-not-at-top
@@ -40,8 +47,9 @@ flags.DEFINE_integer("steps", 10, "PGD steps")
 flags.DEFINE_integer("seed", 0, "the episodes and noise (evaluate.py's for the same seed)")
 flags.DEFINE_string("split", "test", "meta-test classes")
 flags.DEFINE_string("output", None, "JSON results file; the PNG goes beside it")
+flags.DEFINE_string("from_json", None, "an existing results JSON: print its table and paired "
+                    "differences and redraw its PNG instead of attacking (--runs and --output unused)")
 cli.define_data_flags(with_dataset=False)
-flags.mark_flags_as_required(["runs", "output"])
 FLAGS = flags.FLAGS
 
 DEFAULT_EPSILONS = {"omniglot": [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3],
@@ -50,8 +58,14 @@ PAPER_EPSILONS = {"omniglot": (0.1, 0.3), "miniimagenet": (0.01, 0.1)}
 NORM_SCALE = {"linf": 1, "l2": 10, "l1": 100}
 
 
+def panel_order(name):
+  """FGSM before PGD, each in adversarial.NORMS's order, whatever order the JSON keeps."""
+  attack = adversarial.Attack.parse(name)
+  return attack.method, adversarial.NORMS.index(attack.norm)
+
+
 def plot(results, dataset, path):
-  attacks = list(next(iter(results.values()))["attacks"])
+  attacks = sorted(next(iter(results.values()))["attacks"], key=panel_order)
   figure, axes = plt.subplots(1, len(attacks), figsize=(4 * len(attacks), 3.4), squeeze=False)
   for axis, attack in zip(axes[0], attacks):
     for label, run in results.items():
@@ -68,7 +82,46 @@ def plot(results, dataset, path):
   files.write_figure(figure, path)
 
 
+def report(results):
+  """Prints each run's accuracy per attack and epsilon and, for every run after the first, its
+  paired difference from the first over the episodes all runs met."""
+  baseline = next(iter(results))
+  for label, run in results.items():
+    for name in sorted(run["attacks"], key=panel_order):
+      curve = run["attacks"][name]
+      line = ", ".join(f"{e:g}: {a:.2f}" for e, a in zip(curve["epsilons"], curve["accuracy"]))
+      print(f"{label} {name}: {line}")
+      if label != baseline:
+        differences = [intervals.paired_difference({"accuracies": ours}, {"accuracies": theirs})
+                       for ours, theirs in zip(curve["accuracies"],
+                                               results[baseline]["attacks"][name]["accuracies"])]
+        print(f"  minus {baseline}: " + ", ".join(
+            f"{e:g}: {mean:+.1f} +- {ci95:.1f}"
+            for e, (mean, ci95) in zip(curve["epsilons"], differences)), flush=True)
+
+
+def redraw(path):
+  """--from_json: the report and PNG of an earlier run of this script."""
+  try:
+    with open(path) as stream:
+      results = json.load(stream)["runs"]
+    dataset = next(iter(results.values()))["config"]["dataset"]
+  except (OSError, ValueError, KeyError, StopIteration) as error:
+    sys.exit(f"error: {path} is not a results JSON of this script ({error!r}): pass the "
+             "--output of an earlier run")
+  report(results)
+  png = os.path.splitext(path)[0] + ".png"
+  plot(results, dataset, png)
+  print(f"wrote {png}")
+
+
 def main(argv):
+  if FLAGS.from_json:
+    if len(argv) > 1:
+      raise app.UsageError(f"unexpected arguments {argv[1:]}")
+    return redraw(FLAGS.from_json)
+  if not FLAGS.runs or not FLAGS.output:
+    raise app.UsageError("--runs and --output are required (or --from_json)")
   runs = cli.labelled_runs(argv)
   try:
     attacks = [adversarial.Attack.parse(name) for name in FLAGS.attacks]
@@ -99,13 +152,11 @@ def main(argv):
                                       epsilons, num_samples, FLAGS.steps, on_episode=progress)
       results[label] = {"savedir": savedir, "n_test_mc_samp": num_samples, "attacks": curves,
                         "config": run_config.to_dict()}
-      for name, curve in curves.items():
-        print(f"{label} {name}: " + ", ".join(
-            f"{e:g}: {a:.2f}" for e, a in zip(curve["epsilons"], curve["accuracy"])), flush=True)
   except (config_lib.ConfigError, ValueError, OSError) as error:
     sys.exit(f"error: {error}")
   files.write_json(FLAGS.output, {"seed": FLAGS.seed, "n_test_iters": FLAGS.n_test_iters,
                                   "steps": FLAGS.steps, "split": FLAGS.split, "runs": results})
+  report(results)
   png = os.path.splitext(FLAGS.output)[0] + ".png"
   plot(results, dataset, png)
   print(f"wrote {FLAGS.output} and {png}")

@@ -109,7 +109,22 @@ def test_the_robustness_command_writes_json_and_png(tmp_path):
   assert set(results["runs"]["A"]["attacks"]) == {"fgsm_linf", "pgd_linf", "pgd_l2", "pgd_l1"}
   assert results["runs"]["A"]["attacks"]["pgd_l2"]["epsilons"] == [0, 2.0]
   assert os.path.getsize(str(tmp_path / "robustness.png")) > 10000
+  assert "minus A: 0: +0.0 +- 0.0, 0.2: +0.0 +- 0.0" in result.stdout  # B is A's model
+  os.remove(str(tmp_path / "robustness.png"))
+  redrawn = run("experiments/adversarial_robustness.py", f"--from_json={output}")
+  assert redrawn.returncode == 0, redrawn.stderr[-2000:]
+  report = redrawn.stdout.splitlines()[:-1]
+  assert len(report) == 12 and set(report) <= set(result.stdout.splitlines())  # 2 x 4 + 4 minus
+  assert os.path.getsize(str(tmp_path / "robustness.png")) > 10000
   result = run("evaluate.py", f"--savedir={savedir}", "--n_test_iters=2", "--n_test_mc_samp=2",
                f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}")
   evaluated = json.load(open(os.path.join(savedir, "meta_test_test.json")))
   assert results["runs"]["A"]["attacks"]["fgsm_linf"]["accuracies"][0] == evaluated["accuracies"]
+
+
+def test_a_damaged_results_json_is_named_and_refused(tmp_path):
+  damaged = tmp_path / "robustness.json"
+  damaged.write_text('{"runs": {"A": ')
+  result = run("experiments/adversarial_robustness.py", f"--from_json={damaged}")
+  assert result.returncode != 0
+  assert f"error: {damaged} is not a results JSON of this script" in result.stderr
