@@ -46,14 +46,15 @@ def build_module(model, params, meta_config, run_config):
 
   @tf.function(input_signature=task_specs[:2] + noise_specs)
   def adapt(support_images, support_labels, seed, num_samples):
-    check_support(support_images, support_labels, num_samples, ways)
+    support_images, support_labels, num_samples = check_support(support_images, support_labels,
+                                                                 num_samples, ways)
     fast = meta_learner.adapt_for_test(model, dict(zip(names, module.weights)), meta_config,
                                        support_images, support_labels, seed, num_samples)
     return [fast[name] for name in adapted_names]
 
   @tf.function(input_signature=[adapted_specs, task_specs[0], task_specs[2]])
   def predict_adapted(adapted, support_images, query_images):
-    tf.debugging.assert_all_finite(query_images, "query_images hold NaN or Inf pixels")
+    query_images = tf.debugging.assert_all_finite(query_images, "query_images hold NaN or Inf pixels")
     fast = {**dict(zip(names, module.weights)), **dict(zip(adapted_names, adapted))}
     return meta_learner.predict(model, fast, support_images, query_images)
 
@@ -76,23 +77,28 @@ def build_module(model, params, meta_config, run_config):
 
 
 def check_support(support_images, support_labels, num_samples, ways):
-  """Refuses a support set the model cannot adapt to, rather than adapting wrongly.
+  """The inputs, once a support set the model cannot adapt to has been refused.
 
-  One NaN pixel would silently shift every prediction (batch norm mixes the
-  batch), and a class without support examples cannot be learned.
+  One NaN pixel would silently shift every prediction (batch norm mixes the batch), and a class
+  without support examples cannot be learned. The compute reads the returned tensors, so the
+  checks run first: an empty batch reaching a kernel kills the process (SIGFPE) instead of
+  raising, and without the dependency that happened or not by thread timing.
   """
   num_support = tf.shape(support_images)[0]
-  tf.debugging.assert_positive(num_support, "the support set is empty: give at least one "
-                               f"example of each of the {ways} classes")
-  tf.debugging.assert_equal(tf.shape(support_labels)[0], num_support,
-                            "support_labels must have one label per support image")
-  tf.debugging.assert_less(support_labels, ways, f"support_labels must be in 0..{ways - 1}")
-  tf.debugging.assert_non_negative(support_labels, "support_labels must be non-negative")
   shown = tf.reduce_any(tf.equal(support_labels[:, None], tf.range(ways)[None]), axis=0)
-  tf.debugging.assert_equal(tf.reduce_all(shown), True, "the support set must show every class "
-                            f"0..{ways - 1} (the model was trained for {ways}-way tasks)")
-  tf.debugging.assert_all_finite(support_images, "support_images hold NaN or Inf pixels")
-  tf.debugging.assert_positive(num_samples, "num_samples (S) must be at least 1")
+  checks = [
+      tf.debugging.assert_positive(num_support, "the support set is empty: give at least one "
+                                   f"example of each of the {ways} classes"),
+      tf.debugging.assert_equal(tf.shape(support_labels)[0], num_support,
+                                "support_labels must have one label per support image"),
+      tf.debugging.assert_less(support_labels, ways, f"support_labels must be in 0..{ways - 1}"),
+      tf.debugging.assert_non_negative(support_labels, "support_labels must be non-negative"),
+      tf.debugging.assert_equal(tf.reduce_all(shown), True, "the support set must show every "
+                                f"class 0..{ways - 1} (the model was trained for {ways}-way tasks)"),
+      tf.debugging.assert_all_finite(support_images, "support_images hold NaN or Inf pixels"),
+      tf.debugging.assert_positive(num_samples, "num_samples (S) must be at least 1")]
+  with tf.control_dependencies(checks):
+    return tf.identity(support_images), tf.identity(support_labels), tf.identity(num_samples)
 
 
 def save(model, params, meta_config, run_config, path):

@@ -1,4 +1,4 @@
-"""Files a crash must not leave half-written, and the one-writer lock of a run directory.
+"""Files a crash must not leave half-written, and the locks that keep one writer per file.
 
 Everything is written under a temporary name in the same folder and renamed into
 place (a rename within one file system is atomic), so a reader sees the old
@@ -11,6 +11,9 @@ import os
 import shutil
 import socket
 import sys
+import time
+
+LOCK_POLL_SECONDS = 1
 
 
 def write_text(path, text):
@@ -73,15 +76,21 @@ class LockedError(RuntimeError):
   """Another live process holds the run directory."""
 
 
-@contextlib.contextmanager
 def run_lock(folder):
-  """Holds `folder/lock` (this host and PID) while the block runs: one writer per run.
+  """Holds `folder/lock` while the block runs: one writer per run (a second is refused)."""
+  return lock_file(os.path.join(folder, "lock"), folder,
+                   refusal="wait for it, stop it, or use another --savedir")
 
-  A lock whose process is gone (same host, dead PID) is taken over with a
-  warning; a live holder raises LockedError naming it.
+
+@contextlib.contextmanager
+def lock_file(path, what, refusal=None):
+  """Holds the lock file `path` (this host and PID) on `what` while the block runs.
+
+  A lock whose process is gone (same host, dead PID) is taken over with a warning. A live
+  holder raises LockedError naming it and saying `refusal`, or without one is waited for.
   """
-  path = os.path.join(folder, "lock")
   me = f"{socket.gethostname()} {os.getpid()}"
+  waiting_for = None
   while True:
     try:
       descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -91,9 +100,15 @@ def run_lock(folder):
       if holder is None:
         continue  # released between our two calls
       if not _is_dead(holder):
-        raise LockedError(f"{folder} is in use by process {holder} (host PID): wait for it, stop "
-                          f"it, or use another --savedir") from None
-      print(f"warning: taking over the stale lock of process {holder} in {folder}",
+        if refusal:
+          raise LockedError(f"{what} is in use by process {holder} (host PID): {refusal}") from None
+        if holder != waiting_for:
+          print(f"note: waiting for process {holder} (host PID), which holds {what}",
+                file=sys.stderr, flush=True)
+          waiting_for = holder
+        time.sleep(LOCK_POLL_SECONDS)
+        continue
+      print(f"warning: taking over the stale lock of process {holder} on {what}",
             file=sys.stderr, flush=True)
       with contextlib.suppress(FileNotFoundError):
         os.remove(path)

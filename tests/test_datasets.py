@@ -4,6 +4,8 @@ import io
 import os
 import random
 import shutil
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -14,6 +16,7 @@ from PIL import Image
 
 from conftest import MINI_IMAGENET_DIR, OMNIGLOT_DIR, TFDS_DIR, last_line, no_network, run
 from metadropout_tf import datasets
+from metadropout_tf.datasets import manual_builder
 from metadropout_tf.datasets import mini_imagenet
 from metadropout_tf.datasets import omniglot
 from metadropout_tf.datasets.manual_builder import DataError
@@ -259,3 +262,22 @@ def test_fingerprints_identify_the_files(tmp_path):
   assert datasets.fingerprint("miniimagenet", manual) != datasets.fingerprint("miniimagenet", moved)
   assert mini_imagenet.MiniImagenet.fingerprint(MINI_IMAGENET_DIR) == datasets.fingerprint(
       "miniimagenet", MINI_IMAGENET_DIR)
+
+
+def test_a_second_process_waits_while_one_prepares(tmp_path):
+  manual = make_mini_imagenet(tmp_path / "mini", splits=(("train", 2), ("test", 2)))
+  tfds_dir = str(tmp_path / "tfds")
+  builder = datasets.DATASETS["miniimagenet"].builder(data_dir=tfds_dir)
+  load = ("from metadropout_tf import datasets; "
+          f"print(datasets.load('miniimagenet', {manual!r}, 'test', {tfds_dir!r})[0].shape)")
+  with manual_builder.preparation_lock(builder):  # as if this process were preparing
+    waiting = subprocess.Popen([sys.executable, "-c", load], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    for line in waiting.stderr:
+      if line.startswith("note: waiting for process"):
+        break
+    assert waiting.poll() is None, "the second process did not wait"
+  out, err = waiting.communicate(timeout=300)
+  assert waiting.returncode == 0, err[-2000:]
+  assert out.strip() == "(2, 4, 84, 84, 3)"
+  assert "preparing mini_imagenet from its official files" in err

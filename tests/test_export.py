@@ -97,3 +97,48 @@ def test_a_saved_model_of_another_version_is_named_as_such(exported, tmp_path):
   with pytest.raises(config_lib.ConfigError, match=r"at .*saved_model was exported by another "
                      r"version of metadropout-tf \(not a config of this version .*'note'"):
     export.load(path)
+
+
+
+def topological(ops):
+  """`ops` with every op after its data and control inputs."""
+  order, done, stack = [], set(), [(op, False) for op in ops]
+  while stack:
+    op, expanded = stack.pop()
+    if op in done:
+      continue
+    if expanded:
+      done.add(op)
+      order.append(op)
+    else:
+      stack.append((op, True))
+      stack.extend((p, False) for p in [t.op for t in op.inputs] + list(op.control_inputs)
+                   if p not in done)
+  return order
+
+
+def test_the_support_checks_run_before_any_computation_reads_the_support_set(exported):
+  """An empty support set reaching a kernel kills the process (SIGFPE) instead of raising, so
+  nothing but the checks may read what they check before every check has passed."""
+  learner, meta, _, _ = exported
+  module = export.build_module(learner.model, learner.params, meta, {})
+  graph = module.adapt.get_concrete_function().graph
+  checked = {t.op for i, t in enumerate(graph.inputs[:4]) if i != 2}  # all but the seed
+  checks = {op for op in graph.get_operations()
+            if op.type in ("Assert", "CheckNumerics") or op.name.endswith("AssertGuard")}
+  assert len(checks) == 7
+  checks_above, reads_checked = {}, {}
+  for op in topological(graph.get_operations()):
+    parents = [t.op for t in op.inputs] + list(op.control_inputs)
+    checks_above[op] = set().union(*(checks_above[p] for p in parents)) | (checks & {op})
+    reads_checked[op] = op in checked or any(reads_checked[p] for p in parents)
+  checking, stack = set(), list(checks)  # the checks and what they compute from
+  while stack:
+    op = stack.pop()
+    if op not in checking:
+      checking.add(op)
+      stack.extend([t.op for t in op.inputs] + list(op.control_inputs))
+  unguarded = [op.name for op in graph.get_operations()  # an Identity computes nothing
+               if reads_checked[op] and op not in checking and op.type != "Identity"
+               and checks_above[op] != checks]
+  assert not unguarded

@@ -1,6 +1,7 @@
 """Atomic files and folders, and the run lock."""
 import json
 import os
+import threading
 
 import pytest
 
@@ -58,3 +59,22 @@ def test_check_writable_names_what_is_wrong(tmp_path):
   with pytest.raises(OSError, match="is a folder"):
     files.check_writable(str(tmp_path))
   files.check_writable(str(tmp_path / "out.json"))
+
+
+def test_a_lock_without_refusal_waits_for_its_holder(tmp_path, capsys, monkeypatch):
+  monkeypatch.setattr(files, "LOCK_POLL_SECONDS", 0.05)
+  path, order = str(tmp_path / "data.lock"), []
+
+  def second():
+    with files.lock_file(path, "the data"):
+      order.append("second")
+
+  with files.lock_file(path, "the data"):
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    waiter.join(timeout=0.5)
+    assert waiter.is_alive()  # still waiting: this thread's process holds the lock
+    order.append("first")
+  waiter.join(timeout=10)
+  assert order == ["first", "second"] and not os.path.exists(path)
+  assert "note: waiting for process" in capsys.readouterr().err

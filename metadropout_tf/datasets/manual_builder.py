@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from metadropout_tf import files
 from metadropout_tf.config import ConfigError
 
 tfds.disable_progress_bar()
@@ -121,17 +122,33 @@ def prepared_builder(builder_class, manual_dir, tfds_data_dir=None):
   if not os.path.isdir(manual_dir):
     raise DataError(f"data directory {manual_dir} does not exist: pass --data_dir pointing "
                     f"at the official files ({builder_class.name})")
-  builder = builder_class(data_dir=tfds_data_dir)
   fingerprint = builder_class.fingerprint(manual_dir)
-  mode = tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS
-  if builder.is_prepared():
-    if builder.info.metadata.get("source_fingerprint") == fingerprint:
+  builder = builder_class(data_dir=tfds_data_dir)
+  if _prepared_from(builder, fingerprint):
+    return builder
+  with preparation_lock(builder):
+    builder = builder_class(data_dir=tfds_data_dir)  # another process may have prepared it
+    if _prepared_from(builder, fingerprint):
       return builder
-    print(f"note: the files in {manual_dir} differ from those {builder.data_dir} was prepared "
-          "from; preparing again", file=sys.stderr, flush=True)
-    mode = tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS
-  _prepare(builder, manual_dir, mode)
+    mode = tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS
+    if builder.is_prepared():
+      print(f"note: the files in {manual_dir} differ from those {builder.data_dir} was prepared "
+            "from; preparing again", file=sys.stderr, flush=True)
+      mode = tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS
+    _prepare(builder, manual_dir, mode)
   return builder_class(data_dir=tfds_data_dir)
+
+
+def _prepared_from(builder, fingerprint):
+  return builder.is_prepared() and builder.info.metadata.get("source_fingerprint") == fingerprint
+
+
+def preparation_lock(builder):
+  """One process prepares a dataset at a time (say, a test suite's two workers, or train.py
+  and evaluate.py started together on a fresh cache); the others wait for it."""
+  folder = os.path.dirname(builder.data_dir)  # <data dir>/<name>/<version>
+  os.makedirs(os.path.dirname(folder), exist_ok=True)
+  return files.lock_file(f"{folder}.lock", f"the preparation of {folder}")
 
 
 def _prepare(builder, manual_dir, mode):
@@ -150,7 +167,8 @@ def load_class_major(builder_class, manual_dir, split, tfds_data_dir=None):
   except tf.errors.DataLossError as error:
     print(f"warning: the prepared data in {builder.data_dir} is damaged "
           f"({str(error).splitlines()[0]}); preparing it again", file=sys.stderr, flush=True)
-  _prepare(builder, manual_dir, tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS)
+  with preparation_lock(builder):
+    _prepare(builder, manual_dir, tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS)
   return _read_class_major(builder_class(data_dir=tfds_data_dir), split)
 
 
