@@ -14,6 +14,7 @@ import sys
 import time
 
 LOCK_POLL_SECONDS = 1
+LOCK_WRITE_SECONDS = 5  # an empty lock file younger than this is being written, not stale
 
 
 def write_text(path, text):
@@ -99,6 +100,9 @@ def lock_file(path, what, refusal=None):
       holder = _read(path)
       if holder is None:
         continue  # released between our two calls
+      if not holder and _age(path) < LOCK_WRITE_SECONDS:
+        time.sleep(LOCK_POLL_SECONDS)  # just created: its holder is writing its name
+        continue
       if not _is_dead(holder):
         if refusal:
           raise LockedError(f"{what} is in use by process {holder} (host PID): {refusal}") from None
@@ -119,6 +123,13 @@ def lock_file(path, what, refusal=None):
   finally:
     if _read(path) == me:
       os.remove(path)
+
+
+def _age(path):
+  try:
+    return time.time() - os.path.getmtime(path)
+  except FileNotFoundError:
+    return 0.0
 
 
 def _read(path):

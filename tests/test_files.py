@@ -2,6 +2,7 @@
 import json
 import os
 import threading
+import time
 
 import pytest
 
@@ -48,9 +49,20 @@ def test_the_lock_is_held_for_the_block_and_refuses_a_live_holder(tmp_path):
 @pytest.mark.parametrize("content", ["", "otherhost notapid"])
 def test_an_unreadable_lock_is_taken_over(tmp_path, capsys, content):
   (tmp_path / "lock").write_text(content)
+  os.utime(tmp_path / "lock", (time.time() - 60,) * 2)
   with files.run_lock(str(tmp_path)):
     pass
   assert "taking over the stale lock" in capsys.readouterr().err
+
+
+def test_a_just_created_empty_lock_is_given_time_to_get_its_holder(tmp_path, monkeypatch):
+  """Between creating the lock and writing its name a holder's lock is empty: not stale yet."""
+  monkeypatch.setattr(files, "LOCK_POLL_SECONDS", 0.05)
+  monkeypatch.setattr(files, "LOCK_WRITE_SECONDS", 0.5)
+  (tmp_path / "lock").write_text("")
+  created = os.path.getmtime(tmp_path / "lock")
+  with files.run_lock(str(tmp_path)):
+    assert time.time() - created >= 0.5
 
 
 def test_check_writable_names_what_is_wrong(tmp_path):
