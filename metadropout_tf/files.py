@@ -74,7 +74,7 @@ def replaced_dir(path):
 
 
 class LockedError(RuntimeError):
-  """Another live process holds the run directory."""
+  """Another live process holds a lock that refuses a second holder (a run directory's)."""
 
 
 def run_lock(folder):

@@ -99,6 +99,10 @@ def test_a_saved_model_of_another_version_is_named_as_such(exported, tmp_path):
     export.load(path)
 
 
+def parents(op):
+  """The ops `op` waits for: its data inputs' and its control inputs."""
+  return [t.op for t in op.inputs] + list(op.control_inputs)
+
 
 def topological(ops):
   """`ops` with every op after its data and control inputs."""
@@ -112,8 +116,7 @@ def topological(ops):
       order.append(op)
     else:
       stack.append((op, True))
-      stack.extend((p, False) for p in [t.op for t in op.inputs] + list(op.control_inputs)
-                   if p not in done)
+      stack.extend((p, False) for p in parents(op) if p not in done)
   return order
 
 
@@ -129,15 +132,14 @@ def test_the_support_checks_run_before_any_computation_reads_the_support_set(exp
   assert len(checks) == 7
   checks_above, reads_checked = {}, {}
   for op in topological(graph.get_operations()):
-    parents = [t.op for t in op.inputs] + list(op.control_inputs)
-    checks_above[op] = set().union(*(checks_above[p] for p in parents)) | (checks & {op})
-    reads_checked[op] = op in checked or any(reads_checked[p] for p in parents)
+    checks_above[op] = set().union(*(checks_above[p] for p in parents(op))) | (checks & {op})
+    reads_checked[op] = op in checked or any(reads_checked[p] for p in parents(op))
   checking, stack = set(), list(checks)  # the checks and what they compute from
   while stack:
     op = stack.pop()
     if op not in checking:
       checking.add(op)
-      stack.extend([t.op for t in op.inputs] + list(op.control_inputs))
+      stack.extend(parents(op))
   unguarded = [op.name for op in graph.get_operations()  # an Identity computes nothing
                if reads_checked[op] and op not in checking and op.type != "Identity"
                and checks_above[op] != checks]

@@ -1,4 +1,4 @@
-"""Atomic files and folders, and the run lock."""
+"""Atomic files and folders, and the locks."""
 import json
 import os
 import threading
