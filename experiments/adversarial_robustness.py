@@ -15,7 +15,6 @@ Default epsilons: L-inf up to 0.3 (Omniglot) or 0.1
 (miniImageNet), the paper's FGSM sizes (0.1, 0.3 / 0.01, 0.1) marked; L2 and L1 use the same
 steps times 10 and 100.
 """
-import json
 import os
 import sys
 
@@ -103,12 +102,13 @@ def report(results):
 def redraw(path):
   """--from_json: the report and PNG of an earlier run of this script."""
   try:
-    with open(path) as stream:
-      results = json.load(stream)["runs"]
+    results = files.read_json(path, required=("runs",))["runs"]
     dataset = next(iter(results.values()))["config"]["dataset"]
-  except (OSError, ValueError, KeyError, StopIteration) as error:
+  except ValueError as error:
+    sys.exit(f"error: {error}: pass the --output of an earlier run of this script")
+  except (KeyError, TypeError, AttributeError, StopIteration) as error:
     sys.exit(f"error: {path} is not a results JSON of this script ({error!r}): pass the "
-             "--output of an earlier run")
+             "--output of an earlier run of this script")
   report(results)
   png = os.path.splitext(path)[0] + ".png"
   plot(results, dataset, png)

@@ -10,9 +10,9 @@ when that interval holds 0. The interval covers the choice of test episodes only
 runs of one model can differ by more (see the README's "Which meta-gradient?").
 """
 import itertools
-import json
 import sys
 
+from metadropout_tf import files
 from metadropout_tf import intervals
 from metadropout_tf import run_labels
 
@@ -22,15 +22,10 @@ def main(argv):
   results = {}
   for label, path in runs.items():
     try:
-      with open(path) as f:
-        result = json.load(f)
-    except (OSError, ValueError) as error:
-      sys.exit(f"error: {path} is not a readable JSON file ({error}): pass evaluate.py's "
-               "meta_test_<split>.json")
-    missing = [key for key in ("accuracy", "ci95", "accuracies") if key not in result]
-    if missing:
-      sys.exit(f"error: {path} has no {', '.join(missing)}: pass evaluate.py's "
-               "meta_test_<split>.json, which holds the per-episode accuracies")
+      result = files.read_json(path, required=("accuracy", "ci95", "accuracies"))
+    except ValueError as error:
+      sys.exit(f"error: {error}: pass evaluate.py's meta_test_<split>.json, which holds the "
+               "per-episode accuracies")
     results[label] = result
     print(f"{label}: {result['accuracy']:.2f} +- {result['ci95']:.2f}% ({path})")
   for a, b in itertools.combinations(results, 2):

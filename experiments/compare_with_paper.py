@@ -11,13 +11,13 @@ more than the larger 95% interval, otherwise ordered (">"); the paper's Omniglot
 rows get the same rule.
 """
 import itertools
-import json
 import os
 import sys
 
 from absl import app
 from absl import flags
 
+from metadropout_tf import files
 from metadropout_tf import variants
 
 flags.DEFINE_string("results_dir", "results/omniglot_5way1shot_2000",
@@ -52,8 +52,11 @@ def main(argv):
     for path in (os.path.join(FLAGS.results_dir, f"{variant}.json"),
                  os.path.join(FLAGS.results_dir, variant, "meta_test_test.json")):
       if os.path.exists(path):
-        with open(path) as f:
-          result = json.load(f)
+        try:
+          result = files.read_json(path, required=("accuracy", "ci95"))
+        except ValueError as error:
+          sys.exit(f"error: {error}: rerun evaluate.py for {variant}, or move the file out of "
+                   "--results_dir")
         measured[variant] = (result["accuracy"], result["ci95"])
   if len(measured) < 2:
     sys.exit(f"error: fewer than two results in {FLAGS.results_dir}: pass "

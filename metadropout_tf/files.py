@@ -39,6 +39,23 @@ def write_json(path, values):
   write_text(path, json.dumps(values, indent=1, sort_keys=True) + "\n")
 
 
+def read_json(path, required=()):
+  """The JSON object in `path`, or a ValueError whose message names the file and what is wrong
+  with it (unreadable, not JSON, not an object, or without one of the `required` keys), for a
+  caller to extend with its own advice."""
+  try:
+    with open(path) as f:
+      values = json.load(f)
+  except (OSError, ValueError) as error:  # ValueError covers JSON and UTF-8 decoding errors
+    raise ValueError(f"{path} is not a readable JSON file ({error})") from None
+  if not isinstance(values, dict):
+    raise ValueError(f"{path} holds a JSON {type(values).__name__}, not an object")
+  missing = [key for key in required if key not in values]
+  if missing:
+    raise ValueError(f"{path} has no {', '.join(missing)}")
+  return values
+
+
 def check_writable(path):
   """Raises OSError now, not after an hour's work, if `path` cannot be written."""
   folder = os.path.dirname(os.path.abspath(path))

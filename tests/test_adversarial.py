@@ -122,9 +122,14 @@ def test_the_robustness_command_writes_json_and_png(tmp_path):
   assert results["runs"]["A"]["attacks"]["fgsm_linf"]["accuracies"][0] == evaluated["accuracies"]
 
 
-def test_a_damaged_results_json_is_named_and_refused(tmp_path):
+@pytest.mark.parametrize("content, reason", [
+    ('{"runs": {"A": ', "is not a readable JSON file ("),
+    ('{"runs": {}}', "is not a results JSON of this script (StopIteration()")])
+def test_a_damaged_results_json_is_named_and_refused(tmp_path, content, reason):
   damaged = tmp_path / "robustness.json"
-  damaged.write_text('{"runs": {"A": ')
+  damaged.write_text(content)
   result = run("experiments/adversarial_robustness.py", f"--from_json={damaged}")
   assert result.returncode != 0
-  assert f"error: {damaged} is not a results JSON of this script" in result.stderr
+  line = result.stderr.strip().splitlines()[-1]
+  assert line.startswith(f"error: {damaged} {reason}"), result.stderr[-2000:]
+  assert line.endswith("pass the --output of an earlier run of this script")

@@ -223,6 +223,17 @@ def test_comparison_script_without_results_is_one_clear_line(tmp_path):
   assert last_line(result).startswith("error: fewer than two results in"), last_line(result)
 
 
+def test_comparison_script_names_a_damaged_result(tmp_path):
+  (tmp_path / "maml.json").write_text(json.dumps({"accuracy": 90.0, "ci95": 0.3}))
+  (tmp_path / "metadrop.json").write_text('{"accuracy": 9')  # cut off mid-write by hand
+  result = run("experiments/compare_with_paper.py", f"--results_dir={tmp_path}")
+  assert result.returncode != 0
+  assert last_line(result).startswith(f"error: {tmp_path / 'metadrop.json'} is not a readable "
+                                      "JSON file ("), result.stderr[-2000:]
+  assert last_line(result).endswith("rerun evaluate.py for metadrop, or move the file out of "
+                                    "--results_dir")
+
+
 def test_paired_comparison_of_committed_results_is_the_per_episode_difference():
   paths = {"exact": "results/omniglot_5way1shot_2000/maml.json",
            "authors_tf1": "results/omniglot_5way1shot_2000_authors_tf1/maml.json"}

@@ -37,6 +37,30 @@ def test_json_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
   assert json.load(open(path)) == {"accuracy": 1.0}
 
 
+@pytest.mark.parametrize("content, reason", [
+    (None, "is not a readable JSON file ([Errno 2] No such file or directory"),
+    ('{"accuracy": 9', "is not a readable JSON file (Expecting"),
+    (b"\xff\xfe", "is not a readable JSON file ('utf-8' codec can't decode"),
+    ("[1, 2]", "holds a JSON list, not an object"),
+    ('{"accuracy": 90.0}', "has no ci95, accuracies")])
+def test_read_json_names_the_file_and_what_is_wrong_with_it(tmp_path, content, reason):
+  path = tmp_path / "result.json"
+  if isinstance(content, bytes):
+    path.write_bytes(content)
+  elif content is not None:
+    path.write_text(content)
+  with pytest.raises(ValueError) as error:
+    files.read_json(str(path), required=("accuracy", "ci95", "accuracies"))
+  assert str(error.value).startswith(f"{path} {reason}"), error.value
+  assert "\n" not in str(error.value)
+
+
+def test_read_json_returns_the_object_it_reads(tmp_path):
+  path = str(tmp_path / "result.json")
+  files.write_json(path, {"accuracy": 90.0, "ci95": 0.5})
+  assert files.read_json(path, required=("accuracy",)) == {"accuracy": 90.0, "ci95": 0.5}
+
+
 def test_the_lock_is_held_for_the_block_and_refuses_a_live_holder(tmp_path):
   with files.run_lock(str(tmp_path)):
     assert os.path.exists(tmp_path / "lock")
