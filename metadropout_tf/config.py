@@ -3,7 +3,6 @@
 Library code takes these dataclasses; only the CLIs read flags.
 """
 import dataclasses
-import json
 import math
 import os
 
@@ -204,8 +203,7 @@ def load(path):
   if not os.path.exists(path):
     raise ConfigError(f"no config at {path}: is this a training run's --savedir?")
   try:
-    with open(path) as f:
-      values = json.load(f)
-  except (json.JSONDecodeError, UnicodeDecodeError) as error:
-    raise ConfigError(f"{path} is damaged ({error}): restore it or use a new --savedir") from None
+    values = files.read_json(path)
+  except ValueError as error:
+    raise ConfigError(f"{error}: restore it or use a new --savedir") from None
   return RunConfig.from_dict(values)

@@ -186,6 +186,17 @@ def test_the_authors_run_file_presets_use_their_meta_gradient(monkeypatch, setti
   assert code.model == paper.model and code.meta.inner_lr == paper.meta.inner_lr
 
 
+@pytest.mark.parametrize("content, reason", [
+    ('{"seed": 0, "model": {', "is not a readable JSON file ("), ("[]", "holds a JSON list")])
+def test_a_damaged_run_config_is_named(tmp_path, content, reason):
+  path = tmp_path / "config.json"
+  path.write_text(content)
+  with pytest.raises(config_lib.ConfigError) as error:
+    config_lib.load(str(path))
+  assert str(error.value).startswith(f"{path} {reason}"), error.value
+  assert str(error.value).endswith(": restore it or use a new --savedir")
+
+
 def test_comparison_script_counts_every_pair_of_the_committed_results():
   result = run("experiments/compare_with_paper.py")
   assert result.returncode == 0, result.stderr[-2000:]
