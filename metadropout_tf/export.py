@@ -54,7 +54,8 @@ def build_module(model, params, meta_config, run_config):
 
   @tf.function(input_signature=[adapted_specs, task_specs[0], task_specs[2]])
   def predict_adapted(adapted, support_images, query_images):
-    query_images = tf.debugging.assert_all_finite(query_images, "query_images hold NaN or Inf pixels")
+    query_images = tf.debugging.assert_all_finite(query_images,
+                                                  "query_images hold NaN or Inf pixels")
     fast = {**dict(zip(names, module.weights)), **dict(zip(adapted_names, adapted))}
     return meta_learner.predict(model, fast, support_images, query_images)
 
@@ -93,8 +94,9 @@ def check_support(support_images, support_labels, num_samples, ways):
                                 "support_labels must have one label per support image"),
       tf.debugging.assert_less(support_labels, ways, f"support_labels must be in 0..{ways - 1}"),
       tf.debugging.assert_non_negative(support_labels, "support_labels must be non-negative"),
-      tf.debugging.assert_equal(tf.reduce_all(shown), True, "the support set must show every "
-                                f"class 0..{ways - 1} (the model was trained for {ways}-way tasks)"),
+      tf.debugging.assert_equal(tf.reduce_all(shown), True,
+                                f"the support set must show every class 0..{ways - 1} (the "
+                                f"model was trained for {ways}-way tasks)"),
       tf.debugging.assert_all_finite(support_images, "support_images hold NaN or Inf pixels"),
       tf.debugging.assert_positive(num_samples, "num_samples (S) must be at least 1")]
   with tf.control_dependencies(checks):
