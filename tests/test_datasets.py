@@ -207,14 +207,45 @@ def test_prepare_names_a_bad_file_in_one_line(tmp_path):
   assert "mini_imagenet val: 2 classes x 4 images (84, 84, 3)" in result.stdout
 
 
+def truncate_train_record(tfds_dir):
+  (record,) = [p for p in tfds_dir.rglob("*train.tfrecord*")]
+  record.write_bytes(record.read_bytes()[:len(record.read_bytes()) // 2])
+
+
 def test_damaged_prepared_data_is_named_and_prepared_again(tmp_path, capsys):
   manual = make_mini_imagenet(tmp_path / "mini")
   tfds_dir = str(tmp_path / "tfds")
   first, _ = datasets.load("miniimagenet", manual, "train", tfds_dir)
-  (record,) = [p for p in (tmp_path / "tfds").rglob("*train.tfrecord*")]
-  record.write_bytes(record.read_bytes()[:len(record.read_bytes()) // 2])
+  truncate_train_record(tmp_path / "tfds")
   again, _ = datasets.load("miniimagenet", manual, "train", tfds_dir)
   assert "is damaged" in capsys.readouterr().err
+  np.testing.assert_array_equal(again, first)
+
+
+def test_damaged_data_another_process_prepared_again_is_read_not_prepared_twice(tmp_path,
+                                                                              monkeypatch):
+  """Two readers find the same damage (say, the suite's two workers): the one that takes the
+  lock second reads what the first prepared."""
+  manual = make_mini_imagenet(tmp_path / "mini")
+  tfds_dir = str(tmp_path / "tfds")
+  first, _ = datasets.load("miniimagenet", manual, "train", tfds_dir)
+  truncate_train_record(tmp_path / "tfds")
+  prepare, read = manual_builder._prepare, manual_builder._read_class_major
+  preparations = []
+
+  def read_while_another_process_prepares(builder, split):
+    try:
+      return read(builder, split)
+    finally:
+      if not preparations:
+        preparations.append("the other process")
+        prepare(builder, manual, tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS)
+
+  monkeypatch.setattr(manual_builder, "_read_class_major", read_while_another_process_prepares)
+  monkeypatch.setattr(manual_builder, "_prepare",
+                      lambda *args: preparations.append("this process") or prepare(*args))
+  again, _ = datasets.load("miniimagenet", manual, "train", tfds_dir)
+  assert preparations == ["the other process"]
   np.testing.assert_array_equal(again, first)
 
 

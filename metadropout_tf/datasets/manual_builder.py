@@ -162,14 +162,22 @@ def load_class_major(builder_class, manual_dir, split, tfds_data_dir=None):
   Classes keep the order of the split files, images the order of their file names.
   """
   builder = prepared_builder(builder_class, manual_dir, tfds_data_dir)
+  read_from = _preparation_stamp(builder)
   try:
     return _read_class_major(builder, split)
   except tf.errors.DataLossError as error:
     print(f"warning: the prepared data in {builder.data_dir} is damaged "
           f"({str(error).splitlines()[0]}); preparing it again", file=sys.stderr, flush=True)
   with preparation_lock(builder):
-    _prepare(builder, manual_dir, tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS)
+    if _preparation_stamp(builder) == read_from:  # else another process prepared it meanwhile
+      _prepare(builder, manual_dir, tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS)
   return _read_class_major(builder_class(data_dir=tfds_data_dir), split)
+
+
+def _preparation_stamp(builder):
+  """Which preparation the data directory holds: tfds renames a new one into place."""
+  stat = os.stat(builder.data_dir)
+  return stat.st_ino, stat.st_mtime_ns
 
 
 def _read_class_major(builder, split):
