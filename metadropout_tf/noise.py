@@ -218,9 +218,10 @@ class VariationalBottleneck(InputDependent):
 
 class InformationDropout(InputDependent):
   """Table 2 information dropout (Achille & Soatto, 2018), ReLU version, multiplicative:
-  f * exp(alpha * eps), alpha = 0.7 * sigmoid(phi(h)) (0.7 caps the noise, as in the paper).
+  f * exp(alpha * eps), alpha = 0.7 * sigmoid(phi(h)) + 0.001 (0.7 caps the noise, as in the
+  paper; 0.001 keeps the log finite).
 
-  The inner loss gains beta * KL per example, -log(alpha / 0.7) summed over units (the ReLU
+  The inner loss gains beta * KL per example, -log(alpha / 0.701) summed over units (the ReLU
   version's KL to its log-uniform prior, up to a constant). Query: f (the noise's median, 1).
   """
   stochastic = True
