@@ -40,6 +40,7 @@ flags.DEFINE_integer("shot", None, "support examples per class (default: the run
 flags.DEFINE_integer("query", None, "query examples per class (default: the run's)")
 flags.DEFINE_integer("seed", 0, "fixes the set of episodes and the noise (the same episodes for "
                      "every model evaluated with it)")
+cli.define_determinism_flag()
 flags.DEFINE_string("output", None, "JSON results file (default SAVEDIR/meta_test_<split>.json)")
 flags.mark_flag_as_required("savedir")
 FLAGS = flags.FLAGS
@@ -118,6 +119,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
   console.quiet_python_loggers()
+  cli.apply_determinism_flag()
   try:
     evaluate()
   except config_lib.ConfigError as error:

@@ -16,6 +16,7 @@ import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it lo
 from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
 from metadropout_tf import episodes
+from metadropout_tf import graph_options
 from metadropout_tf import meta_learner
 from metadropout_tf import network
 from metadropout_tf import variants
@@ -32,11 +33,14 @@ flags.DEFINE_list("settings", list(SETTINGS), f"which of {list(SETTINGS)} to run
 flags.DEFINE_integer("iters", 5, "timed meta-iterations after the first (traced) one")
 flags.DEFINE_string("datasets_dir", "../shared/datasets", "holds omniglot/ and miniimagenet/")
 flags.DEFINE_string("tfds_data_dir", None, "tensorflow-datasets' data directory (default: its own)")
+flags.DEFINE_boolean("deterministic", True, "bit-for-bit reproducible graphs (Grappler's "
+                     "constant folding off, as in training)")
 FLAGS = flags.FLAGS
 
 
 def main(_):
   console.quiet_python_loggers()
+  graph_options.set_deterministic(FLAGS.deterministic)
   for name in FLAGS.settings:
     dataset, way, shot, query, metabatch, inner_lr, variant = SETTINGS[name]
     benchmark = datasets.DATASETS[dataset]

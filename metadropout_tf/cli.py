@@ -9,6 +9,7 @@ from absl import flags
 from metadropout_tf import console
 from metadropout_tf import datasets
 from metadropout_tf import evaluation
+from metadropout_tf import graph_options
 from metadropout_tf import run_labels
 from metadropout_tf import training
 
@@ -23,6 +24,16 @@ def define_data_flags(with_dataset=True):
                       "(default ../shared/datasets/<dataset>)")
   flags.DEFINE_string("tfds_data_dir", None, "where tensorflow-datasets keeps the prepared "
                       "benchmarks (default: its own, $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+
+
+def define_determinism_flag():
+  """--deterministic, applied by `apply_determinism_flag` once the flags are parsed."""
+  flags.DEFINE_boolean("deterministic", True, "bit-for-bit reproducible numbers: Grappler's "
+                       "constant folding off (--nodeterministic turns it back on)")
+
+
+def apply_determinism_flag():
+  graph_options.set_deterministic(FLAGS.deterministic)
 
 
 def data_dir(dataset):

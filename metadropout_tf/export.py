@@ -17,6 +17,7 @@ import os
 import tensorflow as tf
 
 from metadropout_tf import config as config_lib
+from metadropout_tf import graph_options
 from metadropout_tf import meta_learner
 
 
@@ -29,6 +30,7 @@ def build_module(model, params, meta_config, run_config):
   The Keras model is only used while tracing: the module tracks plain
   tf.Variables, so loading it needs TensorFlow alone.
   """
+  graph_options.apply()
   module = tf.Module()
   names = list(params)
   module.weights = [tf.Variable(v, name=name.replace("/", "_")) for name, v in params.items()]
@@ -128,6 +130,7 @@ def load(path):
   """The SavedModel and its run's RunConfig; one clear error if it is missing or damaged."""
   if not os.path.isdir(path):
     raise config_lib.ConfigError(f"no SavedModel at {path}: train.py exports one when it finishes")
+  graph_options.apply()
   try:
     model = tf.saved_model.load(path)
     config_json = json.loads(model.config_json.numpy().decode())

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from metadropout_tf import episodes as episodes_lib
+from metadropout_tf import graph_options
 from metadropout_tf import rng
 
 
@@ -139,6 +140,7 @@ class MetaLearner(tf.Module):
 
   def __init__(self, model, meta_config, episode_config, seed=0, strategy=None):
     super().__init__()
+    graph_options.apply()
     self.model = model
     self.meta_config = meta_config
     self.episode_config = episode_config
