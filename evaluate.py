@@ -119,7 +119,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
   console.quiet_python_loggers()
-  cli.apply_determinism_flag()
+  cli.apply_graph_flags()
   try:
     evaluate()
   except config_lib.ConfigError as error:

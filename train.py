@@ -63,6 +63,7 @@ flags.DEFINE_enum("strategy", "default", list(config_lib.STRATEGIES),
 flags.DEFINE_integer("logical_cpus", 0, "split the CPU into this many logical devices, to run "
                      "--strategy=mirrored without GPUs (0: no split)")
 cli.define_determinism_flag()
+cli.define_jit_compile_flag()
 flags.DEFINE_integer("seed", 0, "drives every random draw: episodes, noise, initial weights")
 flags.DEFINE_integer("save_freq", 500, "checkpoint every this many meta-iterations")
 flags.DEFINE_integer("log_freq", 50, "progress line and TensorBoard scalars every this many iterations")
@@ -133,7 +134,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
   console.quiet_python_loggers()
-  cli.apply_determinism_flag()
+  cli.apply_graph_flags()
   try:
     schedule = schedule_from_flags()
     run_config = run_config_from_flags()  # settings are checked before the data is read

@@ -1,11 +1,16 @@
-"""Trace time and seconds per meta-iteration of the meta-training step.
+"""Trace time and seconds per meta-iteration of the meta-training step, or per meta-test episode.
 
-  python benchmarks/benchmark_step.py                    # the paper's settings below
-  python benchmarks/benchmark_step.py --settings=5way    # one of them
+  python benchmarks/benchmark_step.py                      # the paper's settings below
+  python benchmarks/benchmark_step.py --settings=5way      # one of them
+  python benchmarks/benchmark_step.py --settings=5way --meta_test   # evaluate.py's episodes
 
-Runs on real Omniglot and miniImageNet meta-train episodes; prints one line per setting.
+Runs on real Omniglot and miniImageNet episodes; prints one line per setting (one JSON line with
+--json, as `compare_with_pytorch.py` reads it). The meta-test times the exported SavedModel's
+`adapt_and_predict_seeded` with S = 30, the function evaluate.py calls per episode.
 """
+import json
 import os
+import tempfile
 import time
 
 from absl import app
@@ -13,9 +18,13 @@ from absl import flags
 
 from metadropout_tf import console  # before TensorFlow loads
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
+import tensorflow as tf
+
 from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
 from metadropout_tf import episodes
+from metadropout_tf import evaluation
+from metadropout_tf import export
 from metadropout_tf import graph_options
 from metadropout_tf import meta_learner
 from metadropout_tf import network
@@ -30,12 +39,61 @@ SETTINGS = {
     "mini_5way5shot": ("miniimagenet", 5, 5, 15, 4, 0.01, "metadrop"),
 }
 flags.DEFINE_list("settings", list(SETTINGS), f"which of {list(SETTINGS)} to run")
-flags.DEFINE_integer("iters", 5, "timed meta-iterations after the first (traced) one")
+flags.DEFINE_integer("iters", 5, "timed calls after the first (traced) one")
+flags.DEFINE_boolean("meta_test", False, "time meta-test episodes (S = 30) instead of training")
+flags.DEFINE_enum("meta_gradient", "exact", list(config_lib.META_GRADIENTS), "of the training step")
+flags.DEFINE_boolean("json", False, "one JSON line per setting: first_call and per_iter seconds")
 flags.DEFINE_string("datasets_dir", "../shared/datasets", "holds omniglot/ and miniimagenet/")
 flags.DEFINE_string("tfds_data_dir", None, "tensorflow-datasets' data directory (default: its own)")
 flags.DEFINE_boolean("deterministic", True, "bit-for-bit reproducible graphs (Grappler's "
                      "constant folding off, as in training)")
 FLAGS = flags.FLAGS
+
+
+def training_steps(images, model, meta_config, episode_config):
+  """A function running the next meta-training step."""
+  learner = meta_learner.MetaLearner(model, meta_config, episode_config)
+  batches = iter(episodes.episode_dataset(images, episode_config, seed=0))
+
+  def step():
+    index, batch = next(batches)
+    learner.train_step(batch, int(index))
+  return step
+
+
+def meta_test_episodes(images, model, meta_config, episode_config):
+  """A function meta-testing the next episode through the SavedModel, as evaluate.py does."""
+  learner = meta_learner.MetaLearner(model, meta_config, episode_config)
+  path = os.path.join(tempfile.mkdtemp(prefix="benchmark-"), "saved_model")
+  export.save(model, learner.params, meta_config, {}, path)
+  loaded = tf.saved_model.load(path)
+  tasks = evaluation.fixed_episodes(images, one_task(episode_config), 10**6, 0)
+  num_samples = tf.constant(meta_config.num_test_mc_samples, tf.int32)
+
+  def episode():
+    task, seed = next(tasks)
+    loaded.adapt_and_predict_seeded(task.support_images, task.support_labels, task.query_images,
+                                    seed, num_samples).numpy()
+  return episode
+
+
+def one_task(episode_config):
+  """The same tasks one at a time, as evaluate.py draws them."""
+  return config_lib.EpisodeConfig(episode_config.num_ways, episode_config.num_shots,
+                                  episode_config.num_queries, 1)
+
+
+def time_calls(function, iters):
+  """(seconds of the first call, [seconds of each of the next `iters`])."""
+  start = time.perf_counter()
+  function()
+  first = time.perf_counter() - start
+  per_iter = []
+  for _ in range(iters):
+    start = time.perf_counter()
+    function()
+    per_iter.append(time.perf_counter() - start)
+  return first, per_iter
 
 
 def main(_):
@@ -44,27 +102,25 @@ def main(_):
   for name in FLAGS.settings:
     dataset, way, shot, query, metabatch, inner_lr, variant = SETTINGS[name]
     benchmark = datasets.DATASETS[dataset]
-    images, _ = datasets.load(dataset, os.path.join(FLAGS.datasets_dir, dataset), "train",
+    split = "test" if FLAGS.meta_test else "train"
+    images, _ = datasets.load(dataset, os.path.join(FLAGS.datasets_dir, dataset), split,
                               FLAGS.tfds_data_dir)
     noise, meta_sgd = variants.VARIANTS[variant].noise, variants.VARIANTS[variant].meta_sgd
     episode_config = config_lib.EpisodeConfig(way, shot, query, metabatch)
     model = network.Conv4(config_lib.ModelConfig(
         image_size=benchmark.image_size, image_channels=benchmark.image_channels,
         num_filters=benchmark.num_filters, num_ways=way, noise=noise))
-    meta_config = config_lib.MetaConfig(inner_lr=inner_lr, meta_sgd=meta_sgd)
-    learner = meta_learner.MetaLearner(model, meta_config, episode_config)
-    batches = iter(episodes.episode_dataset(images, episode_config, seed=0))
-    step, batch = next(batches)
-    start = time.perf_counter()
-    learner.train_step(batch, int(step))
-    trace = time.perf_counter() - start
-    start = time.perf_counter()
-    for _ in range(FLAGS.iters):
-      step, batch = next(batches)
-      learner.train_step(batch, int(step))
-    per_iter = (time.perf_counter() - start) / FLAGS.iters
-    print(f"{name}: {dataset} way={way} shot={shot} query={query} metabatch={metabatch} noise={noise} "
-          f"meta_sgd={meta_sgd}: first call (trace + run) {trace:.1f} s, {per_iter:.2f} s/iter")
+    meta_config = config_lib.MetaConfig(inner_lr=inner_lr, meta_sgd=meta_sgd,
+                                        meta_gradient=FLAGS.meta_gradient)
+    make = meta_test_episodes if FLAGS.meta_test else training_steps
+    first, per_iter = time_calls(make(images, model, meta_config, episode_config), FLAGS.iters)
+    if FLAGS.json:
+      print(json.dumps(dict(setting=name, first_call=first, per_iter=per_iter)), flush=True)
+      continue
+    what = "s/episode (S = 30)" if FLAGS.meta_test else "s/iter"
+    print(f"{name}: {dataset} way={way} shot={shot} query={query} metabatch={metabatch} "
+          f"noise={noise} meta_sgd={meta_sgd}: first call (trace + run) {first:.1f} s, "
+          f"{sum(per_iter) / len(per_iter):.2f} {what}", flush=True)
 
 
 if __name__ == "__main__":

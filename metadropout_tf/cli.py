@@ -27,13 +27,21 @@ def define_data_flags(with_dataset=True):
 
 
 def define_determinism_flag():
-  """--deterministic, applied by `apply_determinism_flag` once the flags are parsed."""
+  """--deterministic, applied by `apply_graph_flags` once the flags are parsed."""
   flags.DEFINE_boolean("deterministic", True, "bit-for-bit reproducible numbers: Grappler's "
                        "constant folding off (--nodeterministic turns it back on)")
 
 
-def apply_determinism_flag():
+def define_jit_compile_flag():
+  flags.DEFINE_boolean("jit_compile", False, "compile each task's meta-gradient and the meta-test "
+                       "step with XLA (for GPUs; slower on CPU)")
+
+
+def apply_graph_flags():
+  """--deterministic and, where the script has it, --jit_compile."""
   graph_options.set_deterministic(FLAGS.deterministic)
+  if "jit_compile" in FLAGS:
+    graph_options.set_jit_compile(FLAGS.jit_compile)
 
 
 def data_dir(dataset):

@@ -1,29 +1,41 @@
-"""Grappler settings under which a traced function computes the same numbers in every process.
+"""How the package's functions are compiled: reproducibly, and with XLA or without.
 
-Grappler's constant-folding pass rewrote the meta-gradient graph differently from one trace to the
-next (two `MetaLearner`s in one process, or two fresh runs of the same command): at 64 filters the
-weights after one meta-iteration differed by 1e-5 to 1e-4, and training's chaos grew that to
-different runs. With that one pass off, the same trace gives bit-identical weights; switching off
-any other pass alone (arithmetic, remapping, loop, ...) did not help, so every other pass stays
-on. The setting is process-wide: `apply` runs wherever the package builds or loads functions
-(`MetaLearner`, the SavedModel's export and `export.load`).
+Determinism: Grappler's constant-folding pass rewrote the meta-gradient graph differently from
+one trace to the next (two fresh runs of the same command): at 64 filters the weights after one
+meta-iteration differed by up to 2e-5, and training's chaos grew that to different runs. With that
+one pass off, fresh runs end at bit-identical checkpoints; switching off any other pass alone
+(arithmetic, remapping, loop, ...) did not help, so every other pass stays on. The setting is
+process-wide: `apply` runs wherever the package builds or loads functions (`MetaLearner`, the
+SavedModel's export and `export.load`).
+
+XLA (`jit_compile`): the per-task meta-gradient and the meta-test step compiled as XLA clusters,
+for GPUs; on CPU it is slower than the default.
 """
 import tensorflow as tf
 
-_deterministic = True
+_options = {"deterministic": True, "jit_compile": False}
 
 
 def set_deterministic(deterministic):
   """Chooses bit-for-bit reproducible graphs (the default) or Grappler's constant folding."""
-  global _deterministic
-  _deterministic = bool(deterministic)
+  _options["deterministic"] = bool(deterministic)
   apply()
 
 
+def set_jit_compile(jit_compile):
+  """Whether `MetaLearner`s built from now on compile their per-task functions with XLA."""
+  _options["jit_compile"] = bool(jit_compile)
+
+
 def apply():
-  """Applies the chosen setting to this process (TensorFlow reads it when a function runs)."""
-  tf.config.optimizer.set_experimental_options({"constant_folding": not _deterministic})
+  """Applies the chosen determinism to this process (TensorFlow reads it when a function runs)."""
+  tf.config.optimizer.set_experimental_options(
+      {"constant_folding": not _options["deterministic"]})
 
 
 def deterministic():
-  return _deterministic
+  return _options["deterministic"]
+
+
+def jit_compile():
+  return _options["jit_compile"]

@@ -158,11 +158,13 @@ class MetaLearner(tf.Module):
     task_spec = episodes_lib.episode_spec(episode_config, image_shape, batched=False)
     step_spec = tf.TensorSpec([], tf.int64)
     self.meta_gradients = tf.function(self._meta_gradients, input_signature=[batch_spec, step_spec])
-    self.task_gradients = tf.function(self._task_gradients, input_signature=[task_spec, tf.TensorSpec([2], tf.int64)])
+    jit = graph_options.jit_compile()
+    self.task_gradients = tf.function(self._task_gradients, jit_compile=jit,
+                                      input_signature=[task_spec, tf.TensorSpec([2], tf.int64)])
     self.apply_gradients = tf.function(
         self._apply_gradients,
         input_signature=[[tf.TensorSpec(v.shape, tf.float32) for v in self.variables_by_name.values()]])
-    self.predict_task = tf.function(self._predict_task, input_signature=[
+    self.predict_task = tf.function(self._predict_task, jit_compile=jit, input_signature=[
         task_spec.support_images, task_spec.support_labels, task_spec.query_images,
         tf.TensorSpec([2], tf.int64)])
 
