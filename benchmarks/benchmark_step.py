@@ -10,8 +10,8 @@ Runs on real Omniglot and miniImageNet episodes; prints one line per setting (on
 """
 import json
 import os
+import sys
 import tempfile
-import time
 
 from absl import app
 from absl import flags
@@ -29,6 +29,9 @@ from metadropout_tf import graph_options
 from metadropout_tf import meta_learner
 from metadropout_tf import network
 from metadropout_tf import variants
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import time_calls  # pylint: disable=wrong-import-position
 
 SETTINGS = {
     # name: (dataset, way, shot, query, metabatch, inner_lr, variant of metadropout_tf/variants.py)
@@ -81,19 +84,6 @@ def one_task(episode_config):
   """The same tasks one at a time, as evaluate.py draws them."""
   return config_lib.EpisodeConfig(episode_config.num_ways, episode_config.num_shots,
                                   episode_config.num_queries, 1)
-
-
-def time_calls(function, iters):
-  """(seconds of the first call, [seconds of each of the next `iters`])."""
-  start = time.perf_counter()
-  function()
-  first = time.perf_counter() - start
-  per_iter = []
-  for _ in range(iters):
-    start = time.perf_counter()
-    function()
-    per_iter.append(time.perf_counter() - start)
-  return first, per_iter
 
 
 def main(_):

@@ -2,7 +2,8 @@
 
   pip install -e ".[bench]"
   python benchmarks/compare_with_pytorch.py                          # 20-way training step
-  python benchmarks/compare_with_pytorch.py --settings=5way --meta_test --compile=false
+  python benchmarks/compare_with_pytorch.py --settings=5way --meta_test
+  python benchmarks/compare_with_pytorch.py --settings=5way --compile       # and torch.compile
 
 Each repetition runs ours (`benchmark_step.py`), then PyTorch eager (`torch_reference.py`), then
 `torch.compile` if asked, each in a fresh process of `--iters` timed calls after a first one;
@@ -27,7 +28,8 @@ flags.DEFINE_list("settings", ["20way"], f"of {sorted(torch_reference.SETTINGS)}
 flags.DEFINE_integer("repetitions", 3, "interleaved rounds of ours, then PyTorch")
 flags.DEFINE_integer("iters", 3, "timed calls per process after its first call")
 flags.DEFINE_boolean("meta_test", False, "time one meta-test episode (S = 30) instead of training")
-flags.DEFINE_boolean("compile", True, "also time PyTorch with torch.compile (training step)")
+flags.DEFINE_boolean("compile", False, "also time PyTorch with torch.compile (training step; its "
+                     "first call compiles for minutes)")
 flags.DEFINE_string("datasets_dir", "../shared/datasets", "for ours: real episodes")
 flags.DEFINE_string("tfds_data_dir", None, "for ours: tensorflow-datasets' data directory")
 flags.DEFINE_string("output", None, "JSON of every time and the ratios")

@@ -11,15 +11,18 @@ Inputs are random images of the setting's shape (speed does not depend on the pi
   python benchmarks/torch_reference.py --setting=20way --iters=4            # eager
   python benchmarks/torch_reference.py --setting=20way --iters=4 --compile  # torch.compile
 
-Prints one JSON line: {"first_call": s, "per_iter": [s, ...]} (the meta-test pass with --meta_test).
+Prints one JSON line: {"setting", "first_call": s, "per_iter": [s, ...]} (the meta-test pass with --meta_test).
 """
 import argparse
 import json
+import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import time_calls  # pylint: disable=wrong-import-position
 
 # name: (image size, channels, filters, way, shot, query, metabatch, inner_lr); the same settings
 # as benchmark_step.py's.
@@ -149,19 +152,6 @@ class MetaTest:
                            -1)
 
 
-def time_calls(function, iters):
-  """{"first_call": s, "per_iter": [s, ...]}: the first call alone, then `iters` timed calls."""
-  start = time.perf_counter()
-  function()
-  first = time.perf_counter() - start
-  per_iter = []
-  for _ in range(iters):
-    start = time.perf_counter()
-    function()
-    per_iter.append(time.perf_counter() - start)
-  return {"first_call": first, "per_iter": per_iter}
-
-
 def main(argv):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--setting", choices=sorted(SETTINGS), default="20way")
@@ -171,7 +161,8 @@ def main(argv):
                       help="time one meta-test episode (S = 30) instead of the training step")
   args = parser.parse_args(argv)
   function = MetaTest(args.setting) if args.meta_test else Step(args.setting, args.compile)
-  print(json.dumps(time_calls(function, args.iters)), flush=True)
+  first, per_iter = time_calls(function, args.iters)
+  print(json.dumps(dict(setting=args.setting, first_call=first, per_iter=per_iter)), flush=True)
 
 
 if __name__ == "__main__":
