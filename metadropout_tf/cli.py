@@ -34,7 +34,7 @@ def define_determinism_flag():
 
 def define_jit_compile_flag():
   flags.DEFINE_boolean("jit_compile", False, "compile each task's meta-gradient and the meta-test "
-                       "step with XLA (for GPUs; slower on CPU)")
+                       "step with XLA (for GPUs; not the default's numbers: other noise draws)")
 
 
 def apply_graph_flags():
