@@ -49,7 +49,7 @@ flags.DEFINE_boolean("json", False, "one JSON line per setting: first_call and p
 flags.DEFINE_string("datasets_dir", "../shared/datasets", "holds omniglot/ and miniimagenet/")
 flags.DEFINE_string("tfds_data_dir", None, "tensorflow-datasets' data directory (default: its own)")
 flags.DEFINE_boolean("deterministic", True, "bit-for-bit reproducible graphs (Grappler's "
-                     "constant folding off, as in training)")
+                     "rewrites off, as in training)")
 FLAGS = flags.FLAGS
 
 

@@ -29,7 +29,7 @@ def define_data_flags(with_dataset=True):
 def define_determinism_flag():
   """--deterministic, applied by `apply_graph_flags` once the flags are parsed."""
   flags.DEFINE_boolean("deterministic", True, "bit-for-bit reproducible numbers: Grappler's "
-                       "constant folding off (--nodeterministic turns it back on)")
+                       "graph rewrites off (--nodeterministic turns them back on)")
 
 
 def define_jit_compile_flag():

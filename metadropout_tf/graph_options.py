@@ -1,14 +1,15 @@
 """How the package's functions are compiled: reproducibly, and with XLA or without.
 
-Determinism: Grappler's constant-folding pass rewrote the meta-gradient graph differently from
-one trace to the next (two fresh runs of the same command): at 64 filters the weights after one
-meta-iteration differed by up to 2e-5, and training's chaos grew that to different runs. With that
-one pass off, fresh 5-way runs end at bit-identical checkpoints; switching off any other pass alone
-(arithmetic, remapping, loop, ...) did not help, so every other pass stays on. 20-way runs
-(metabatch 8) still differ with it off, and agree only with the whole meta-optimizer off: which
-other pass causes that is not isolated yet (the README's "Same seed, same numbers"). The setting is
-process-wide: `apply` runs wherever the package builds or loads functions (`MetaLearner`, the
-SavedModel's export and `export.load`).
+Determinism: Grappler's meta-optimizer rewrote the meta-gradient graph differently from one trace
+to the next (two fresh runs of the same command): at 64 filters the weights after one
+meta-iteration differed by up to 2e-5, and training's chaos grew that to different runs. At 5-way,
+turning off its constant-folding pass alone was enough; at 20-way (metabatch 8) runs still
+differed with every pass that TensorFlow lets one switch off turned off (constant folding,
+arithmetic, remapping, dependency, loop, layout, shape, function, pin-to-host, implementation
+selector, scoped allocator, debug stripper, model pruning), and agreed only with the whole
+meta-optimizer off, so that is the deterministic setting. The setting is process-wide: `apply`
+runs wherever the package builds or loads functions (`MetaLearner`, the SavedModel's export and
+`export.load`).
 
 XLA (`jit_compile`): the per-task meta-gradient and the meta-test step compiled as XLA clusters,
 for GPUs. It draws other noise from the same seeds (XLA's Philox) and breaks max-pool ties
@@ -20,7 +21,7 @@ _options = {"deterministic": True, "jit_compile": False}
 
 
 def set_deterministic(deterministic):
-  """Chooses bit-for-bit reproducible graphs (the default) or Grappler's constant folding."""
+  """Chooses bit-for-bit reproducible graphs (the default) or Grappler's graph rewrites."""
   _options["deterministic"] = bool(deterministic)
   apply()
 
@@ -33,7 +34,7 @@ def set_jit_compile(jit_compile):
 def apply():
   """Applies the chosen determinism to this process (TensorFlow reads it when a function runs)."""
   tf.config.optimizer.set_experimental_options(
-      {"constant_folding": not _options["deterministic"]})
+      {"disable_meta_optimizer": _options["deterministic"]})
 
 
 def deterministic():
