@@ -20,6 +20,8 @@ import sys
 from absl import app
 from absl import flags
 
+from metadropout_tf import files  # standard library only: no TensorFlow in this process
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import torch_reference  # pylint: disable=wrong-import-position
@@ -85,9 +87,7 @@ def main(argv):
     report[setting] = dict(runs=runs, medians=medians,
                            ratios={p: m["per_iter"] / ours for p, m in medians.items()})
   if FLAGS.output:
-    with open(FLAGS.output + ".tmp", "w") as f:
-      json.dump(dict(meta_test=FLAGS.meta_test, settings=report), f, indent=1)
-    os.replace(FLAGS.output + ".tmp", FLAGS.output)
+    files.write_json(FLAGS.output, dict(meta_test=FLAGS.meta_test, settings=report))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import numpy as np
 
 from metadropout_tf import console  # before TensorFlow loads
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
-import tensorflow as tf
 
 from metadropout_tf import checkpoints
 from metadropout_tf import files
@@ -31,20 +30,13 @@ FLAGS = flags.FLAGS
 TRAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "train.py")
 
 
-def checkpoint_tensors(savedir, step):
-  reader = tf.train.load_checkpoint(os.path.join(savedir, "checkpoints",
-                                                 f"{checkpoints.PREFIX}-{step}"))
-  return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
-          if not name.startswith(("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH"))}
-
-
 def compare(first, second):
   """{"step": N, "tensors": n, "differing": n, "max_abs_difference": x} per common step."""
-  steps = sorted(set(checkpoints.steps_on_disk(os.path.join(first, "checkpoints")))
-                 & set(checkpoints.steps_on_disk(os.path.join(second, "checkpoints"))))
+  first, second = (os.path.join(savedir, "checkpoints") for savedir in (first, second))
+  steps = sorted(set(checkpoints.steps_on_disk(first)) & set(checkpoints.steps_on_disk(second)))
   rows = []
   for step in steps:
-    a, b = checkpoint_tensors(first, step), checkpoint_tensors(second, step)
+    a, b = checkpoints.saved_tensors(first, step), checkpoints.saved_tensors(second, step)
     differing = [name for name in a if not np.array_equal(a[name], b[name])]
     largest = max((float(np.max(np.abs(a[n].astype(np.float64) - b[n]))) for n in differing),
                   default=0.0)

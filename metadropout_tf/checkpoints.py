@@ -29,6 +29,14 @@ def steps_on_disk(directory):
   return sorted((int(m[1]) for m in map(_INDEX.match, os.listdir(directory)) if m), reverse=True)
 
 
+def saved_tensors(directory, step):
+  """{name: numpy value} of every weight, Adam slot and the step saved in `ckpt-step` (not the
+  checkpoint's bookkeeping), for comparing two runs' checkpoints."""
+  reader = tf.train.load_checkpoint(os.path.join(directory, f"{PREFIX}-{step}"))
+  return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+          if name.startswith(("weights/", "optimizer/", "step/"))}
+
+
 def restore_newest(checkpoint, directory, max_to_keep):
   """Restores `checkpoint` from the newest readable `ckpt-N` and returns its manager.
 

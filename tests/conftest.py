@@ -103,10 +103,8 @@ def run(script, *args, timeout=600):
 
 def checkpoint_values(savedir, step=None):
   """{name: value} of checkpoint ckpt-`step` of a run (default: the newest on disk)."""
-  step = step or checkpoints.steps_on_disk(os.path.join(savedir, "checkpoints"))[0]
-  reader = tf.train.load_checkpoint(os.path.join(savedir, "checkpoints", f"ckpt-{step}"))
-  return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
-          if k.startswith(("weights/", "optimizer/", "step/"))}
+  directory = os.path.join(savedir, "checkpoints")
+  return checkpoints.saved_tensors(directory, step or checkpoints.steps_on_disk(directory)[0])
 
 
 def last_line(result):
