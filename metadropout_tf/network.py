@@ -40,14 +40,7 @@ class BatchNorm(keras.layers.Layer):
     constant when it is differentiated again (see `with_constant_backward`).
     """
     def normalize(x, offset):
-      grouped = tf.reshape(x, [num_samples, -1, *x.shape[1:]])
-      stats = grouped if num_stats is None else grouped[:, :num_stats]
-      # Not tf.nn.moments: its stop_gradient on the mean is exact for first-order
-      # gradients only, and made the second-order meta-gradient wrong by ~5%.
-      mean = tf.reduce_mean(stats, axis=[1, 2, 3], keepdims=True)
-      variance = tf.reduce_mean(tf.square(stats - mean), axis=[1, 2, 3], keepdims=True)
-      normed = (grouped - mean) * tf.math.rsqrt(variance + BN_EPSILON) + offset
-      return tf.reshape(normed, tf.shape(x))
+      return batch_normalize(x, offset, num_samples, num_stats)
 
     if constant_backward:
       normalize = with_constant_backward(normalize)
@@ -55,6 +48,66 @@ class BatchNorm(keras.layers.Layer):
 
   def call(self, x):
     return self.apply(noise_lib.own_weights(self), x, 1)
+
+
+def _centered_and_scale(grouped, num_stats):
+  """(x - mean, rsqrt(variance + eps)) of grouped [S, B, H, W, C], moments per sample and channel
+  over the first `num_stats` of the B examples (None: all)."""
+  stats = grouped if num_stats is None else grouped[:, :num_stats]
+  count = tf.cast(tf.reduce_prod(tf.shape(stats)[1:4]), grouped.dtype)
+  # Not tf.nn.moments: its stop_gradient on the mean is exact for first-order
+  # gradients only, and made the second-order meta-gradient wrong by ~5%.
+  mean = _sum_per_sample(stats) / count
+  centered = grouped - mean
+  centered_stats = centered if num_stats is None else centered[:, :num_stats]
+  variance = _sum_per_sample(tf.square(centered_stats)) / count
+  return centered, tf.math.rsqrt(variance + BN_EPSILON)
+
+
+def _sum_per_sample(t):
+  """t [S, B, H, W, C] summed over B, H, W -> [S, 1, 1, 1, C], as a matrix product: three times
+  faster than tf.reduce_sum over the middle axes on CPU."""
+  shape = tf.shape(t)
+  flat = tf.reshape(t, [shape[0], -1, shape[4]])
+  ones = tf.ones(tf.stack([shape[0], 1, tf.shape(flat)[1]]), t.dtype)
+  return tf.reshape(tf.matmul(ones, flat), [shape[0], 1, 1, 1, shape[4]])
+
+
+def batch_normalize(x, offset, num_samples, num_stats=None):
+  """(x - mean) / sqrt(variance + eps) + offset, x [S*B, H, W, C] sample-major, moments per sample.
+
+  Its gradient is written in closed form (a third of the ops autodiff makes of
+  the moments, which were a third of a meta-iteration's time), and the
+  backward pass recomputes the moments from x so that an outer tape
+  differentiates it exactly: the second-order meta-gradient stays exact.
+  """
+  shape = tf.shape(x)
+  grouped_shape = tf.concat([[num_samples, -1], shape[1:]], 0)
+
+  @tf.custom_gradient
+  def normalize(x, offset):
+    grouped = tf.reshape(x, grouped_shape)
+    centered, scale = _centered_and_scale(grouped, num_stats)
+
+    def backward(dy):
+      centered, scale = _centered_and_scale(tf.reshape(x, grouped_shape), num_stats)
+      dy = tf.reshape(dy, grouped_shape)
+      count = tf.cast(tf.reduce_prod(tf.shape(centered)[2:4]) *
+                      (tf.shape(centered)[1] if num_stats is None else num_stats), dy.dtype)
+      dy_sum = _sum_per_sample(dy)
+      d_offset = tf.reduce_sum(dy_sum, axis=[0, 1, 2, 3])
+      d_mean = -scale * dy_sum
+      d_variance = -0.5 * scale ** 3 * _sum_per_sample(dy * centered)
+      through_stats = (d_mean + 2.0 * d_variance * (
+          centered if num_stats is None else centered[:, :num_stats])) / count
+      if num_stats is not None:
+        rest = tf.shape(centered)[1] - num_stats
+        through_stats = tf.pad(through_stats, [[0, 0], [0, rest], [0, 0], [0, 0], [0, 0]])
+      return tf.reshape(dy * scale + through_stats, shape), d_offset
+
+    return tf.reshape(centered * scale + offset, shape), backward
+
+  return normalize(x, offset)
 
 
 def with_constant_backward(function):

@@ -83,7 +83,7 @@ class InputDependent(Perturbation):
 
   def generate(self, x, weights):
     # Two convs: one conv with theta's and phi's kernels, then slicing, was 35% slower on CPU.
-    return tf.nn.conv2d(x, weights["noise_kernel"], 1, "SAME") + weights["noise_bias"]
+    return tf.nn.bias_add(tf.nn.conv2d(x, weights["noise_kernel"], 1, "SAME"), weights["noise_bias"])
 
 
 class Multiplicative(InputDependent):
@@ -102,10 +102,8 @@ class Multiplicative(InputDependent):
   def perturb(self, f, x, weights, sample, seed):
     mu, std = self.location_scale(f, x, weights)
     if sample and self.stochastic:
-      a = mu + std * rng.normal(tf.shape(f), seed, f.dtype)
-    else:
-      a = tf.broadcast_to(mu, tf.shape(f))
-    return f * tf.nn.softplus(a)
+      mu = mu + std * rng.normal(tf.shape(f), seed, f.dtype)
+    return f * tf.nn.softplus(mu)
 
 
 class Deterministic(Multiplicative):
@@ -336,7 +334,7 @@ class NoisyConv2D(keras.layers.Layer):
 
   def apply_terms(self, weights, x, sample, seed):
     """(perturbed pre-activation, the perturbation's inner-loss term [B] or None)."""
-    f = tf.nn.conv2d(x, weights["kernel"], 1, "SAME") + weights["bias"]
+    f = tf.nn.bias_add(tf.nn.conv2d(x, weights["kernel"], 1, "SAME"), weights["bias"])
     penalty = self.strategy.penalty(f, x, weights) if sample else None
     return self.strategy.perturb(f, x, weights, sample, seed), penalty
 
