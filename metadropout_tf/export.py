@@ -46,7 +46,7 @@ def build_module(model, params, meta_config, run_config):
   adapted_names = list(model.theta)
   adapted_specs = [tf.TensorSpec(params[name].shape, tf.float32) for name in adapted_names]
 
-  @tf.function(input_signature=task_specs[:2] + noise_specs)
+  @graph_options.function(input_signature=task_specs[:2] + noise_specs)
   def adapt(support_images, support_labels, seed, num_samples):
     support_images, support_labels, num_samples = check_support(support_images, support_labels,
                                                                  num_samples, ways)
@@ -54,19 +54,19 @@ def build_module(model, params, meta_config, run_config):
                                        support_images, support_labels, seed, num_samples)
     return [fast[name] for name in adapted_names]
 
-  @tf.function(input_signature=[adapted_specs, task_specs[0], task_specs[2]])
+  @graph_options.function(input_signature=[adapted_specs, task_specs[0], task_specs[2]])
   def predict_adapted(adapted, support_images, query_images):
     query_images = tf.debugging.assert_all_finite(query_images,
                                                   "query_images hold NaN or Inf pixels")
     fast = {**dict(zip(names, module.weights)), **dict(zip(adapted_names, adapted))}
     return meta_learner.predict(model, fast, support_images, query_images)
 
-  @tf.function(input_signature=task_specs + noise_specs)
+  @graph_options.function(input_signature=task_specs + noise_specs)
   def adapt_and_predict_seeded(support_images, support_labels, query_images, seed, num_samples):
     return predict_adapted(adapt(support_images, support_labels, seed, num_samples),
                            support_images, query_images)
 
-  @tf.function(input_signature=task_specs)
+  @graph_options.function(input_signature=task_specs)
   def adapt_and_predict(support_images, support_labels, query_images):
     return adapt_and_predict_seeded(support_images, support_labels, query_images,
                                     tf.constant([0, 0], tf.int64),
@@ -120,7 +120,7 @@ def _as_signature(function):
   """A serving signature returning {"probabilities": [Q, N]}."""
   specs = function.input_signature
 
-  @tf.function(input_signature=specs)
+  @graph_options.function(input_signature=specs)
   def signature(*args):
     return {"probabilities": function(*args)}
   return signature.get_concrete_function()

@@ -21,6 +21,8 @@ DEVICE_INDEPENDENT = {
     "PartitionedCall": "calls a function",
     "StatefulPartitionedCall": "calls a function",
     "While": "the loop over a meta-batch's tasks",
+    "StatelessWhile": "the inner loop's steps (a loop whose body is stateless)",
+    "VariableShape": "a variable's shape (the loop gradient's accumulators), host memory",
     "Assert": "an input check, evaluated on the host",
 }
 
