@@ -58,11 +58,17 @@ def evaluate():
   saved = os.path.join(FLAGS.savedir, "saved_model")
   model, run_config = export.load(saved)
   trained = run_config.episodes
+  for name in ("shot", "query", "n_test_mc_samp"):  # 0 is a value given, not "the run's"
+    if FLAGS[name].value is not None and FLAGS[name].value <= 0:
+      raise config_lib.ConfigError(f"--{name} must be positive, got {FLAGS[name].value}")
+
+  def given_or(value, default):
+    return default if value is None else value
+
   episode_config = config_lib.EpisodeConfig(
-      trained.num_ways, FLAGS.shot or trained.num_shots, FLAGS.query or trained.num_queries, 1)
-  num_samples = FLAGS.n_test_mc_samp or run_config.meta.num_test_mc_samples
-  if num_samples <= 0:
-    raise config_lib.ConfigError(f"--n_test_mc_samp must be positive, got {num_samples}")
+      trained.num_ways, given_or(FLAGS.shot, trained.num_shots),
+      given_or(FLAGS.query, trained.num_queries), 1)
+  num_samples = given_or(FLAGS.n_test_mc_samp, run_config.meta.num_test_mc_samples)
   images, _ = datasets.load(run_config.dataset, cli.data_dir(run_config.dataset), FLAGS.split,
                             FLAGS.tfds_data_dir)
 
@@ -74,7 +80,7 @@ def evaluate():
                   query=episode_config.num_queries, n_test_mc_samp=num_samples, seed=FLAGS.seed)
   progress_key = dict(episodes, model=export.fingerprint(saved))  # what a resumed test must share
   partial = f"{output}.partial"
-  done = _resumable(partial, progress_key)
+  done = _resumable(partial, progress_key, episode_config.num_ways * episode_config.num_queries)
   start = time.perf_counter()
   def progress(count, accuracies):
     if count % PROGRESS_EVERY == 0:
@@ -93,26 +99,44 @@ def evaluate():
   print(f"wrote {output}")
 
 
-def _resumable(partial, progress_key):
+def _resumable(partial, progress_key, queries_per_episode):
   """The accuracies an interrupted meta-test of the same model and episodes recorded in
-  `partial`; a damaged file or one of other settings is named and not used."""
+  `partial`; a damaged file, impossible values or other settings are named and not used."""
+  if os.path.isdir(partial):
+    raise config_lib.ConfigError(f"{partial} is a folder, where evaluate.py keeps its progress: "
+                                 "move it away and rerun")
   if not os.path.exists(partial):
     return []
   try:
     with open(partial) as f:
       recorded = json.load(f)
     accuracies = [float(a) for a in recorded["accuracies"]]
-  except (ValueError, KeyError, TypeError) as error:
+    differing = [key for key in progress_key if recorded.get(key) != progress_key[key]]
+    if not differing:
+      _check_accuracies(accuracies, queries_per_episode)
+  except (ValueError, KeyError, TypeError, AttributeError) as error:
     print(f"warning: {partial} is damaged ({type(error).__name__}: {error}); meta-testing from "
           "the first episode", file=sys.stderr)
     return []
-  differing = [key for key in progress_key if recorded.get(key) != progress_key[key]]
   if differing:
     print(f"warning: {partial} holds episodes of other settings (differing: "
           f"{', '.join(differing)}); meta-testing from the first episode", file=sys.stderr)
     return []
   print(f"resuming from {partial}: {len(accuracies)} episodes done", flush=True)
   return accuracies
+
+
+def _check_accuracies(accuracies, queries_per_episode):
+  """Raises ValueError unless every value is an episode's accuracy: k of its queries right, in %,
+  and there are no more of them than --n_test_iters."""
+  if len(accuracies) > FLAGS.n_test_iters:
+    raise ValueError(f"{len(accuracies)} episodes recorded, more than --n_test_iters="
+                     f"{FLAGS.n_test_iters}")
+  for index, value in enumerate(accuracies):
+    right = value * queries_per_episode / 100.0
+    if not 0 <= value <= 100 or abs(right - round(right)) > 1e-6:
+      raise ValueError(f"episode {index}'s accuracy {value} is not k/{queries_per_episode} of "
+                       "its queries right")
 
 
 def main(argv):

@@ -14,6 +14,7 @@ import pytest
 from conftest import (TFDS_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run,
                       train)
 from metadropout_tf import checkpoints
+from metadropout_tf import export
 from metadropout_tf import training
 
 
@@ -309,13 +310,14 @@ def test_a_killed_meta_test_resumes_at_its_recorded_episodes(finished_run, tmp_p
   recorded = json.load(open(output + ".partial"))
   assert len(recorded["accuracies"]) >= 10 and not os.path.exists(output)
   np.testing.assert_array_equal(recorded["accuracies"], expected[:len(recorded["accuracies"])])
-  recorded["accuracies"] = [-1.0, -2.0]  # marks what the resumed run takes from the file
+  marks = [100.0 - a for a in expected[:2]]  # possible values, marking what is taken from the file
+  recorded["accuracies"] = marks
   with open(output + ".partial", "w") as f:
     json.dump(recorded, f)
   result = evaluate(finished_run, output, "--n_test_iters=12")
   assert result.returncode == 0, result.stderr[-2000:]
   assert "2 episodes done" in result.stdout
-  assert json.load(open(output))["accuracies"] == [-1.0, -2.0] + expected[2:]
+  assert json.load(open(output))["accuracies"] == marks + expected[2:]
   assert not os.path.exists(output + ".partial")
 
 
@@ -335,6 +337,44 @@ def test_a_meta_test_does_not_resume_from_foreign_or_damaged_progress(finished_r
   reason = {"garbled": "is damaged", "other seed": "(differing: seed, model)",
             "other model": "(differing: model)"}[damage]
   assert f"warning: {output}.partial" in result.stderr and reason in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("values, reason", [
+    ([250.0, 100.0, 100.0], "episode 0's accuracy 250.0 is not k/15"),
+    ([100.0, 50.0], "episode 1's accuracy 50.0 is not k/15"),
+    ([100.0] * 4, "4 episodes recorded, more than --n_test_iters=3")],
+    ids=["over-100", "not-k-of-n", "too-many"])
+def test_a_meta_test_does_not_resume_from_impossible_progress(finished_run, tmp_path, values,
+                                                               reason):
+  whole = str(tmp_path / "whole.json")
+  assert evaluate(finished_run, whole, "--n_test_iters=3").returncode == 0
+  output = str(tmp_path / "out.json")
+  fingerprint = export.fingerprint(os.path.join(finished_run, "saved_model"))
+  with open(output + ".partial", "w") as f:  # all but the values as the run would record them
+    json.dump(dict(json.load(open(whole)), model=fingerprint, accuracies=values), f)
+  result = evaluate(finished_run, output, "--n_test_iters=3")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert json.load(open(output))["accuracies"] == json.load(open(whole))["accuracies"]
+  assert f"warning: {output}.partial is damaged" in result.stderr, result.stderr
+  assert reason in result.stderr, result.stderr
+
+
+def test_a_folder_at_the_progress_path_is_one_line(finished_run, tmp_path):
+  output = str(tmp_path / "out.json")
+  os.makedirs(output + ".partial")
+  result = evaluate(finished_run, output, "--n_test_iters=3")
+  assert result.returncode != 0
+  assert last_line(result) == (f"error: {output}.partial is a folder, where evaluate.py keeps "
+                               "its progress: move it away and rerun")
+
+
+@pytest.mark.parametrize("flag", ["--shot=0", "--query=-1", "--n_test_mc_samp=0"])
+def test_evaluate_refuses_a_non_positive_episode_flag_naming_it(finished_run, tmp_path, flag):
+  result = run("evaluate.py", f"--savedir={finished_run}", f"--output={tmp_path / 'out.json'}",
+               flag, f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}")
+  assert result.returncode != 0
+  name, value = flag[2:].split("=")
+  assert last_line(result) == f"error: --{name} must be positive, got {value}", last_line(result)
 
 
 def test_a_kill_during_export_leaves_the_previous_saved_model_whole(run_copy):
