@@ -7,6 +7,7 @@ Flags -> a `RunConfig` (what defines the run) and a `Schedule` (how long, how of
 --savedir. Flag names follow the authors' main.py, so their run files translate one to one.
 """
 import dataclasses
+import os
 import sys
 
 from absl import app
@@ -130,6 +131,16 @@ def in_flag_terms(message):
   return f"--{flag} must {rest}" if rest and flag else message
 
 
+def check_placement_flags():
+  """Where the run goes and on what: one line now, not a traceback after the data is read."""
+  if FLAGS.logical_cpus < 0:
+    raise config_lib.ConfigError(f"--logical_cpus must be 0 (the CPU as one device) or a number "
+                                 f"of logical devices, got {FLAGS.logical_cpus}")
+  if os.path.exists(FLAGS.savedir) and not os.path.isdir(FLAGS.savedir):
+    raise config_lib.ConfigError(f"--savedir {FLAGS.savedir} is a file, not a run directory: "
+                                 "name a folder (new or a run's)")
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
@@ -138,6 +149,7 @@ def main(argv):
   try:
     schedule = schedule_from_flags()
     run_config = run_config_from_flags()  # settings are checked before the data is read
+    check_placement_flags()
     if FLAGS.logical_cpus:
       devices.split_cpu(FLAGS.logical_cpus)
     run_config = dataclasses.replace(

@@ -415,3 +415,19 @@ def test_tensorboard_shows_the_perturbed_activations(finished_run):
   grid = tf.io.decode_png(png).numpy()
   assert (int(width), int(height)) == (4 * 28, 4 * 28) and grid.shape == (112, 112, 1)
   assert grid.max() > 0
+
+
+def test_negative_logical_cpus_is_one_line(tmp_path):
+  result = train(str(tmp_path / "run"), "--logical_cpus=-1", iters=1)
+  assert result.returncode != 0
+  assert last_line(result).startswith("error: --logical_cpus must be 0"), last_line(result)
+
+
+def test_a_savedir_that_is_a_file_is_one_line(tmp_path):
+  savedir = tmp_path / "notes.txt"
+  savedir.write_text("not a run")
+  result = train(str(savedir), iters=1)
+  assert result.returncode != 0
+  assert last_line(result) == (f"error: --savedir {savedir} is a file, not a run directory: "
+                               "name a folder (new or a run's)"), last_line(result)
+  assert savedir.read_text() == "not a run"
