@@ -196,7 +196,8 @@ def _loop(learner, train_images, eval_images, run_config, schedule, writer, step
     loss, acc, finite = learner.train_step(batch, step)
     if not finite:
       raise TrainingError(
-          f"non-finite meta-loss, gradient or weights at step {step}; nothing from it was saved, "
+          f"non-finite meta-loss, gradient or weights at step {step + 1}/{total} (counted as the "
+          "progress lines count); nothing from it was saved, "
           "and every checkpoint on disk is finite: lower --meta_lr or --inner_lr")
     done = step + 1
     step_var.assign(done)

@@ -113,7 +113,8 @@ def test_weights_made_non_finite_by_the_update_stop_training_and_are_never_saved
   savedir = str(tmp_path / "run")
   result = train(savedir, "--meta_lr=1e39", "--save_freq=1", iters=5)  # inf in float32
   assert result.returncode != 0
-  assert "non-finite meta-loss, gradient or weights at step 0" in last_line(result)
+  # The first step fails: "step 1/5", as the progress line of that step would have said.
+  assert "non-finite meta-loss, gradient or weights at step 1/5 " in last_line(result)
   assert checkpoints.steps_on_disk(os.path.join(savedir, "checkpoints")) == []
 
 
