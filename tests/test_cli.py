@@ -102,9 +102,9 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(
   assert result.returncode != 0
   line = last_line(result)
   assert line.startswith("error: non-finite meta-loss, gradient or weights at step "), line
-  step = int(line.split("at step ")[1].split(";")[0])
+  failed = int(line.split("at step ")[1].split("/")[0])  # 1-based, as the progress lines
   kept = tf.train.latest_checkpoint(os.path.join(savedir, "checkpoints"))
-  assert kept is None or int(kept.rsplit("-", 1)[1]) == step
+  assert kept is None or int(kept.rsplit("-", 1)[1]) == failed - 1
   if kept:
     assert all(np.isfinite(v).all() for v in checkpoint_values(savedir).values())
 
