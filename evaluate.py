@@ -60,7 +60,8 @@ def evaluate():
   trained = run_config.episodes
   for name in ("shot", "query", "n_test_mc_samp"):  # 0 is a value given, not "the run's"
     if FLAGS[name].value is not None and FLAGS[name].value <= 0:
-      raise config_lib.ConfigError(f"--{name} must be positive, got {FLAGS[name].value}")
+      raise config_lib.ConfigError(f"--{name} must be positive, got {FLAGS[name].value} (leave "
+                                   "it out for the run's own value)")
 
   def given_or(value, default):
     return default if value is None else value

@@ -80,9 +80,13 @@ def _sum_per_sample(t):
   return tf.reshape(tf.matmul(ones, flat), [-1, 1, 1, 1, t.shape[-1]])
 
 
+def _count_per_sample(t):
+  """How many values of t [S, B, H, W, C] each per-sample, per-channel moment averages."""
+  return tf.cast(tf.reduce_prod(_shape(t)[1:4]), t.dtype)
+
+
 def _mean_per_sample(t):
-  count = tf.reduce_prod(_shape(t)[1:4])
-  return _sum_per_sample(t) / tf.cast(count, t.dtype)
+  return _sum_per_sample(t) / _count_per_sample(t)
 
 
 def _max_pool(x):
@@ -104,23 +108,27 @@ def batch_normalize(x, offset, num_samples, num_stats=None, pool=False):
   def grouped(t):
     return tf.reshape(t, [num_samples, -1, *t.shape[1:]])
 
+  def centered_inputs(x):
+    """(centered x, scale, the values normalized (x or its pool), those values centered)."""
+    mean, centered, scale = _moments(grouped(x), num_stats)
+    if not pool:
+      return centered, scale, x, centered
+    pooled = _max_pool(x)
+    return centered, scale, pooled, grouped(pooled) - mean
+
   @tf.custom_gradient
   def normalize(x, offset):
-    mean, centered, scale = _moments(grouped(x), num_stats)
-    inputs = grouped(_max_pool(x)) - mean if pool else centered
+    _, scale, _, inputs = centered_inputs(x)
     normalized = tf.reshape(inputs * scale + offset, [-1, *inputs.shape[2:]])
 
     def backward(dy):
-      mean, centered, scale = _moments(grouped(x), num_stats)
-      outputs = _max_pool(x) if pool else x
-      inputs = grouped(outputs) - mean if pool else centered
+      centered, scale, outputs, inputs = centered_inputs(x)  # recomputed: see the docstring
       dy = grouped(dy)
       dy_sum = _sum_per_sample(dy)
       d_mean = -scale * dy_sum
       d_variance = -0.5 * scale ** 3 * _sum_per_sample(dy * inputs)
       stats = centered if num_stats is None else centered[:, :num_stats]
-      count = tf.cast(tf.reduce_prod(_shape(stats)[1:4]), dy.dtype)
-      through_stats = (d_mean + 2.0 * d_variance * stats) / count
+      through_stats = (d_mean + 2.0 * d_variance * stats) / _count_per_sample(stats)
       if num_stats is not None:
         rest = _shape(centered)[1] - num_stats
         through_stats = tf.pad(through_stats, [[0, 0], [0, rest], [0, 0], [0, 0], [0, 0]])
@@ -263,12 +271,12 @@ class Conv4(keras.Model):
       x, layer_penalty = conv.apply_terms(_weights_of(conv, params), x, sample, layer_seed)
       if layer_penalty is not None:
         penalty = layer_penalty if penalty is None else penalty + layer_penalty
-      norm_weights = _weights_of(norm, params)
-      if record is None:  # pooled first (see batch_normalize): the same values, faster
-        x = tf.nn.relu(norm.apply(norm_weights, x, num_samples, num_stats, constant_bn_backward,
-                                  pool=True))
-      else:  # figures need the full-resolution activations
-        x = tf.nn.relu(norm.apply(norm_weights, x, num_samples, num_stats, constant_bn_backward))
+      # Pooled first (see batch_normalize): the same values, faster; figures (`record`) need
+      # the full-resolution activations.
+      pool = record is None
+      x = tf.nn.relu(norm.apply(_weights_of(norm, params), x, num_samples, num_stats,
+                                constant_bn_backward, pool))
+      if not pool:
         record[f"block{index + 1}"] = x
         x = _max_pool(x)
     x = tf.reshape(x, [_shape(x)[0], -1])

@@ -375,7 +375,8 @@ def test_evaluate_refuses_a_non_positive_episode_flag_naming_it(finished_run, tm
                flag, f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}")
   assert result.returncode != 0
   name, value = flag[2:].split("=")
-  assert last_line(result) == f"error: --{name} must be positive, got {value}", last_line(result)
+  assert last_line(result) == (f"error: --{name} must be positive, got {value} (leave it out for "
+                               "the run's own value)"), last_line(result)
 
 
 def test_a_kill_during_export_leaves_the_previous_saved_model_whole(run_copy):
