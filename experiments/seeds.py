@@ -119,8 +119,8 @@ def main(argv):
     sys.exit(f"error: --seeds must be integers, got {','.join(FLAGS.seeds)}")
   runs = [parse_variant(text) for text in FLAGS.variants]
   results = {}
-  for label, variant, gradient in runs:
-    for seed in seeds:
+  for seed in seeds:  # seed-major: a stop leaves every variant of the early seeds finished
+    for label, variant, gradient in runs:
       path = os.path.join(FLAGS.results_dir, FLAGS.name, label, f"seed_{seed}.json")
       result = read_result(path)
       if result is None and not FLAGS.aggregate_only:
