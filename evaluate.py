@@ -1,6 +1,7 @@
 """Meta-tests a training run's SavedModel (Algorithm 2) on held-out classes.
 
   python evaluate.py --savedir=runs/omni20w1s
+  python evaluate.py --model=omniglot_5way1shot_metadrop_seed0   # a shipped model (models/)
 
 Loads --savedir/saved_model with plain TensorFlow (not the Python model class),
 draws --n_test_iters seeded episodes of the run's way/shot/query from the
@@ -27,11 +28,16 @@ import tensorflow as tf
 from metadropout_tf import cli
 from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
+from metadropout_tf import errors
 from metadropout_tf import evaluation
 from metadropout_tf import export
 from metadropout_tf import files
+from metadropout_tf import pretrained
+from metadropout_tf import run_dir
 
 flags.DEFINE_string("savedir", None, "a training run's directory (holds saved_model/)")
+flags.DEFINE_string("model", None, "instead of --savedir: a shipped model's name (python -m "
+                    "metadropout_tf.pretrained lists them)")
 cli.define_data_flags(with_dataset=False)
 flags.DEFINE_string("split", "test", "meta-test classes (Omniglot: test, or val)")
 flags.DEFINE_integer("n_test_iters", 1000, "meta-test episodes")
@@ -41,26 +47,35 @@ flags.DEFINE_integer("query", None, "query examples per class (default: the run'
 flags.DEFINE_integer("seed", 0, "fixes the set of episodes and the noise (the same episodes for "
                      "every model evaluated with it)")
 cli.define_determinism_flag()
-flags.DEFINE_string("output", None, "JSON results file (default SAVEDIR/meta_test_<split>.json)")
-flags.mark_flag_as_required("savedir")
+flags.DEFINE_string("output", None, "JSON results file (default SAVEDIR/meta_test_<split>.json; "
+                    "with --model, meta_test_<split>_<model>.json here)")
+flags.DEFINE_boolean("keep_finished", False, "if --output already holds the finished result of "
+                     "these episodes, print it and stop (for scripts that rerun to continue)")
 FLAGS = flags.FLAGS
 PROGRESS_EVERY = 10  # episodes between saves of OUTPUT.partial
 
 
 def evaluate():
-  output = FLAGS.output or os.path.join(FLAGS.savedir, f"meta_test_{FLAGS.split}.json")
+  if (FLAGS.savedir is None) == (FLAGS.model is None):
+    raise errors.ConfigError("give --savedir (a training run) or --model (a shipped model), "
+                             "one of them")
+  if FLAGS.model:
+    saved = pretrained.path(FLAGS.model)
+    output = FLAGS.output or f"meta_test_{FLAGS.split}_{FLAGS.model}.json"
+  else:
+    saved = run_dir.RunDir(FLAGS.savedir).saved_model
+    output = FLAGS.output or run_dir.RunDir(FLAGS.savedir).meta_test_result(FLAGS.split)
   try:
     files.check_writable(output)
   except OSError as error:
-    raise config_lib.ConfigError(f"cannot write --output {output}: {error}") from None
+    raise errors.ConfigError(f"cannot write --output {output}: {error}") from None
   if FLAGS.n_test_iters <= 0:
-    raise config_lib.ConfigError(f"--n_test_iters must be positive, got {FLAGS.n_test_iters}")
-  saved = os.path.join(FLAGS.savedir, "saved_model")
+    raise errors.ConfigError(f"--n_test_iters must be positive, got {FLAGS.n_test_iters}")
   model, run_config = export.load(saved)
   trained = run_config.episodes
   for name in ("shot", "query", "n_test_mc_samp"):  # 0 is a value given, not "the run's"
     if FLAGS[name].value is not None and FLAGS[name].value <= 0:
-      raise config_lib.ConfigError(f"--{name} must be positive, got {FLAGS[name].value} (leave "
+      raise errors.ConfigError(f"--{name} must be positive, got {FLAGS[name].value} (leave "
                                    "it out for the run's own value)")
 
   def given_or(value, default):
@@ -80,6 +95,8 @@ def evaluate():
   episodes = dict(split=FLAGS.split, way=episode_config.num_ways, shot=episode_config.num_shots,
                   query=episode_config.num_queries, n_test_mc_samp=num_samples, seed=FLAGS.seed)
   progress_key = dict(episodes, model=export.fingerprint(saved))  # what a resumed test must share
+  if FLAGS.keep_finished and _finished(output, episodes):
+    return
   partial = f"{output}.partial"
   done = _resumable(partial, progress_key, episode_config.num_ways * episode_config.num_queries)
   start = time.perf_counter()
@@ -93,18 +110,32 @@ def evaluate():
   results = evaluation.meta_test(predict, images, episode_config, FLAGS.n_test_iters, FLAGS.seed,
                                  on_episode=progress, done=done)
   print(f"accuracy: {results['accuracy']:.2f} +- {results['ci95']:.2f}")
-  results.update(episodes, savedir=FLAGS.savedir, config=run_config.to_dict())
+  results.update(episodes, **({"shipped_model": FLAGS.model} if FLAGS.model else
+                              {"savedir": FLAGS.savedir}), config=run_config.to_dict())
   files.write_json(output, results)
   if os.path.exists(partial):
     os.remove(partial)
   print(f"wrote {output}")
 
 
+def _finished(output, episodes):
+  """Whether `output` holds a finished meta-test of `episodes` and --n_test_iters (printed)."""
+  try:
+    result = files.read_json(output, required=("accuracy", "ci95", "num_episodes"))
+  except ValueError:
+    return False  # absent or damaged: measure it
+  if result["num_episodes"] != FLAGS.n_test_iters or any(
+      result.get(key) != value for key, value in episodes.items()):
+    return False
+  print(f"accuracy: {result['accuracy']:.2f} +- {result['ci95']:.2f} (kept {output})")
+  return True
+
+
 def _resumable(partial, progress_key, queries_per_episode):
   """The accuracies an interrupted meta-test of the same model and episodes recorded in
   `partial`; a damaged file, impossible values or other settings are named and not used."""
   if os.path.isdir(partial):
-    raise config_lib.ConfigError(f"{partial} is a folder, where evaluate.py keeps its progress: "
+    raise errors.ConfigError(f"{partial} is a folder, where evaluate.py keeps its progress: "
                                  "move it away and rerun")
   if not os.path.exists(partial):
     return []
@@ -147,7 +178,7 @@ def main(argv):
   cli.apply_graph_flags()
   try:
     evaluate()
-  except config_lib.ConfigError as error:
+  except errors.ConfigError as error:
     sys.exit(f"error: {error}")
 
 

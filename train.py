@@ -16,13 +16,13 @@ from absl import flags
 from metadropout_tf import console  # before TensorFlow loads
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
 
+from metadropout_tf import algorithms
 from metadropout_tf import cli
 from metadropout_tf import config as config_lib
-from metadropout_tf import checkpoints
 from metadropout_tf import datasets
 from metadropout_tf import devices
-from metadropout_tf import files
-from metadropout_tf import noise
+from metadropout_tf import errors
+from metadropout_tf import perturbations
 from metadropout_tf import training
 
 flags.DEFINE_string("savedir", None, "run directory: config, checkpoints, TensorBoard logs, SavedModel")
@@ -42,7 +42,7 @@ flags.DEFINE_integer("n_train_mc_samp", 1, "noise samples S of the inner loss wh
 flags.DEFINE_integer("n_test_mc_samp", 30, "noise samples S of the inner loss at meta-test")
 flags.DEFINE_integer("num_filters", None, "channels of every conv layer (default: the paper's, 64 Omniglot)")
 flags.DEFINE_boolean("maml", False, "plain MAML: no noise (same as --noise=none)")
-flags.DEFINE_enum("noise", "multiplicative", list(noise.STRATEGIES),
+flags.DEFINE_enum("noise", "multiplicative", list(perturbations.PERTURBATIONS),
                   "perturbation of the conv layers (meta-dropout's noises, Table 2's baselines)")
 flags.DEFINE_float("noise_scale", 0.1, "lambda of --noise=additive")
 flags.DEFINE_float("weight_noise_rho", -6.2, "initial rho of --noise=weight_gaussian "
@@ -53,12 +53,15 @@ flags.DEFINE_float("mixup_gamma", 1.0, "gamma of --noise=mixup: lambda ~ Beta(ga
 flags.DEFINE_enum("batch_norm", "transductive", list(config_lib.BATCH_NORM_MODES),
                   "transductive (original, MAML) or support (inductive: queries use support moments)")
 flags.DEFINE_boolean("logit_noise", True, "the original head's Gaussian logit noise when sampling")
-flags.DEFINE_boolean("meta_sgd", False, "Meta-SGD: meta-learn a step size per inner-loop weight, from --inner_lr")
+flags.DEFINE_enum("algorithm", "maml", list(algorithms.ALGORITHMS),
+                  "maml, meta_sgd (a meta-learned step size per inner-loop weight, from "
+                  "--inner_lr) or anil (only the head adapts in the inner loop)")
+flags.DEFINE_boolean("meta_sgd", False, "alias of --algorithm=meta_sgd")
 flags.DEFINE_enum("meta_gradient", "exact", list(config_lib.META_GRADIENTS),
                   "exact (the paper's equations), authors_tf1 (what the authors' TF 1.12 code "
                   "computed: no second order through batch norm's backward) or first_order")
 flags.DEFINE_boolean("first_order", False, "alias of --meta_gradient=first_order")
-flags.DEFINE_enum("strategy", "default", list(config_lib.STRATEGIES),
+flags.DEFINE_enum("strategy", "default", list(config_lib.DISTRIBUTE_STRATEGIES),
                   "default (one device), mirrored (the local GPUs, or --logical_cpus) or "
                   "multi_worker (the hosts in TF_CONFIG)")
 flags.DEFINE_integer("logical_cpus", 0, "split the CPU into this many logical devices, to run "
@@ -78,14 +81,21 @@ def meta_gradient_from_flags():
   if not FLAGS.first_order:
     return FLAGS.meta_gradient
   if FLAGS.meta_gradient not in ("exact", "first_order"):
-    raise config_lib.ConfigError(f"--first_order contradicts --meta_gradient={FLAGS.meta_gradient}: "
+    raise errors.ConfigError(f"--first_order contradicts --meta_gradient={FLAGS.meta_gradient}: "
                                  "pass one of them")
   return "first_order"
 
 
+def algorithm_from_flags():
+  if FLAGS.meta_sgd and FLAGS["algorithm"].present and FLAGS.algorithm != "meta_sgd":
+    raise errors.ConfigError(f"--meta_sgd contradicts --algorithm={FLAGS.algorithm}: pass one "
+                             "of them")
+  return "meta_sgd" if FLAGS.meta_sgd else FLAGS.algorithm
+
+
 def noise_from_flags():
   if FLAGS.maml and FLAGS["noise"].present and FLAGS.noise != "none":
-    raise config_lib.ConfigError(f"--maml means --noise=none, but --noise={FLAGS.noise} was given: "
+    raise errors.ConfigError(f"--maml means --noise=none, but --noise={FLAGS.noise} was given: "
                                  "pass one of them")
   return "none" if FLAGS.maml else FLAGS.noise
 
@@ -103,7 +113,8 @@ def run_config_from_flags():
       meta=config_lib.MetaConfig(inner_lr=FLAGS.inner_lr, num_inner_steps=FLAGS.n_steps,
                                  num_mc_samples=FLAGS.n_train_mc_samp,
                                  num_test_mc_samples=FLAGS.n_test_mc_samp, meta_lr=FLAGS.meta_lr,
-                                 meta_gradient=meta_gradient_from_flags(), meta_sgd=FLAGS.meta_sgd),
+                                 meta_gradient=meta_gradient_from_flags(),
+                                 algorithm=algorithm_from_flags()),
       episodes=config_lib.EpisodeConfig(FLAGS.way, FLAGS.shot, FLAGS.query, FLAGS.metabatch),
       dataset=FLAGS.dataset, train_split=FLAGS.train_split or benchmark.train_split,
       eval_split=FLAGS.eval_split, seed=FLAGS.seed, strategy=FLAGS.strategy)
@@ -134,10 +145,10 @@ def in_flag_terms(message):
 def check_placement_flags():
   """Where the run goes and on what: one line now, not a traceback after the data is read."""
   if FLAGS.logical_cpus < 0:
-    raise config_lib.ConfigError(f"--logical_cpus must be 0 (the CPU as one device) or a number "
+    raise errors.ConfigError(f"--logical_cpus must be 0 (the CPU as one device) or a number "
                                  f"of logical devices, got {FLAGS.logical_cpus}")
   if os.path.exists(FLAGS.savedir) and not os.path.isdir(FLAGS.savedir):
-    raise config_lib.ConfigError(f"--savedir {FLAGS.savedir} is a file, not a run directory: "
+    raise errors.ConfigError(f"--savedir {FLAGS.savedir} is a file, not a run directory: "
                                  "name a folder (new or a run's)")
 
 
@@ -156,12 +167,12 @@ def main(argv):
         run_config, data_fingerprint=datasets.fingerprint(FLAGS.dataset, cli.data_dir(FLAGS.dataset)))
     training.train(run_config, FLAGS.savedir, schedule, cli.data_dir(FLAGS.dataset),
                    FLAGS.tfds_data_dir)
-  except training.Interrupted as interrupted:
+  except errors.Interrupted as interrupted:
     print(f"error: {interrupted}", file=sys.stderr)
     sys.exit(128 + interrupted.signum)
-  except config_lib.ConfigError as error:
+  except errors.ConfigError as error:
     sys.exit(f"error: {in_flag_terms(str(error))}")
-  except (training.TrainingError, checkpoints.NoUsableCheckpointError, files.LockedError) as error:
+  except (errors.TrainingError, errors.NoUsableCheckpointError, errors.LockedError) as error:
     sys.exit(f"error: {error}")
 
 

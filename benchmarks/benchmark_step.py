@@ -68,7 +68,7 @@ def meta_test_episodes(images, model, meta_config, episode_config):
   """A function meta-testing the next episode through the SavedModel, as evaluate.py does."""
   learner = meta_learner.MetaLearner(model, meta_config, episode_config)
   path = os.path.join(tempfile.mkdtemp(prefix="benchmark-"), "saved_model")
-  export.save(model, learner.params, meta_config, {}, path)
+  export.save(learner.algorithm, learner.params, {}, path)
   loaded = tf.saved_model.load(path)
   tasks = evaluation.fixed_episodes(images, one_task(episode_config), 10**6, 0)
   num_samples = tf.constant(meta_config.num_test_mc_samples, tf.int32)
@@ -95,12 +95,12 @@ def main(_):
     split = "test" if FLAGS.meta_test else "train"
     images, _ = datasets.load(dataset, os.path.join(FLAGS.datasets_dir, dataset), split,
                               FLAGS.tfds_data_dir)
-    noise, meta_sgd = variants.VARIANTS[variant].noise, variants.VARIANTS[variant].meta_sgd
+    noise, algorithm = variants.VARIANTS[variant].noise, variants.VARIANTS[variant].algorithm
     episode_config = config_lib.EpisodeConfig(way, shot, query, metabatch)
     model = network.Conv4(config_lib.ModelConfig(
         image_size=benchmark.image_size, image_channels=benchmark.image_channels,
         num_filters=benchmark.num_filters, num_ways=way, noise=noise))
-    meta_config = config_lib.MetaConfig(inner_lr=inner_lr, meta_sgd=meta_sgd,
+    meta_config = config_lib.MetaConfig(inner_lr=inner_lr, algorithm=algorithm,
                                         meta_gradient=FLAGS.meta_gradient)
     make = meta_test_episodes if FLAGS.meta_test else training_steps
     first, per_iter = time_calls(make(images, model, meta_config, episode_config), FLAGS.iters)
@@ -109,7 +109,7 @@ def main(_):
       continue
     what = "s/episode (S = 30)" if FLAGS.meta_test else "s/iter"
     print(f"{name}: {dataset} way={way} shot={shot} query={query} metabatch={metabatch} "
-          f"noise={noise} meta_sgd={meta_sgd}: first call (trace + run) {first:.1f} s, "
+          f"noise={noise} algorithm={algorithm}: first call (trace + run) {first:.1f} s, "
           f"{sum(per_iter) / len(per_iter):.2f} {what}", flush=True)
 
 

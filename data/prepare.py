@@ -14,6 +14,7 @@ from metadropout_tf import console  # before TensorFlow loads
 import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it loads)
 from metadropout_tf import cli
 from metadropout_tf import datasets
+from metadropout_tf import errors
 from metadropout_tf.datasets import manual_builder
 
 cli.define_data_flags()
@@ -28,7 +29,7 @@ def main(argv):
   try:
     builder = manual_builder.prepared_builder(datasets.DATASETS[FLAGS.dataset].builder,
                                               cli.data_dir(FLAGS.dataset), FLAGS.tfds_data_dir)
-  except datasets.DataError as error:
+  except errors.DataError as error:
     sys.exit(f"error: {error}")
   for split, shape in builder.info.metadata["splits"].items():
     print(f"{builder.name} {split}: {shape['classes']} classes x {shape['per_class']} images "

@@ -28,9 +28,11 @@ import matplotlib
 from metadropout_tf import adversarial
 from metadropout_tf import cli
 from metadropout_tf import config as config_lib
+from metadropout_tf import errors
 from metadropout_tf import export
 from metadropout_tf import files
 from metadropout_tf import intervals
+from metadropout_tf import run_dir
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402  pylint: disable=g-import-not-at-top
@@ -128,12 +130,12 @@ def main(argv):
     files.check_writable(FLAGS.output)
     results, dataset = {}, None
     for label, savedir in runs.items():
-      loaded, run_config = export.load(os.path.join(savedir, "saved_model"))
+      loaded, run_config = export.load(run_dir.RunDir(savedir).saved_model)
       if not hasattr(loaded, "predict_adapted"):
-        raise config_lib.ConfigError(f"the SavedModel of {savedir} predates adapt / "
+        raise errors.ConfigError(f"the SavedModel of {savedir} predates adapt / "
                                      "predict_adapted: rerun its train.py command to export again")
       if dataset not in (None, run_config.dataset):
-        raise config_lib.ConfigError(f"{savedir} was trained on {run_config.dataset}, the "
+        raise errors.ConfigError(f"{savedir} was trained on {run_config.dataset}, the "
                                      f"others on {dataset}: compare models of one benchmark")
       dataset = run_config.dataset
       steps = [float(e) for e in FLAGS.epsilons or DEFAULT_EPSILONS[dataset]]
@@ -152,7 +154,7 @@ def main(argv):
                                       epsilons, num_samples, FLAGS.steps, on_episode=progress)
       results[label] = {"savedir": savedir, "n_test_mc_samp": num_samples, "attacks": curves,
                         "config": run_config.to_dict()}
-  except (config_lib.ConfigError, ValueError, OSError) as error:
+  except (errors.ConfigError, ValueError, OSError) as error:
     sys.exit(f"error: {error}")
   files.write_json(FLAGS.output, {"seed": FLAGS.seed, "n_test_iters": FLAGS.n_test_iters,
                                   "steps": FLAGS.steps, "split": FLAGS.split, "runs": results})

@@ -30,6 +30,5 @@ for run in "$@"; do
   # shellcheck disable=SC2086  # the flags are words
   python train.py --flagfile="$PRESET" --n_train_iters="$ITERS" --meta_gradient="$meta_gradient" \
     --save_freq="$SAVE_FREQ" --eval_freq="$EVAL_FREQ" --n_eval_episodes=100 --savedir="$savedir" $flags
-  [ -f "$savedir/meta_test_test.json" ] ||
-    python evaluate.py --savedir="$savedir" --n_test_iters="$TEST_EPISODES"
+  python evaluate.py --savedir="$savedir" --n_test_iters="$TEST_EPISODES" --keep_finished
 done

@@ -19,10 +19,11 @@ import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it lo
 import matplotlib
 
 from metadropout_tf import cli
-from metadropout_tf import config as config_lib
+from metadropout_tf import errors
 from metadropout_tf import figures
 from metadropout_tf import files
-from metadropout_tf import meta_learner
+from metadropout_tf import inner_loop
+from metadropout_tf.config import MetaGradient
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402  pylint: disable=g-import-not-at-top
@@ -47,14 +48,15 @@ def main(argv):
       learner, run_config, task, noise_seed = cli.restored_run_and_task(savedir, FLAGS.seed)
       panels = []
       for step in steps:
-        fast = meta_learner.adapt(learner.model, learner.params, task.support_images,
-                                  task.support_labels, run_config.meta.inner_lr, step,
-                                  run_config.meta.num_test_mc_samples, noise_seed, "first_order")
+        fast = inner_loop.adapt(learner.model, learner.params, task.support_images,
+                                task.support_labels, learner.algorithm.step_sizes(learner.params),
+                                step, run_config.meta.num_test_mc_samples, noise_seed,
+                                MetaGradient.FIRST_ORDER)
         panels.append(figures.boundary_projection(
             learner.model, fast, task.support_images, task.support_labels, task.query_images,
             task.query_labels, (0, 1), FLAGS.draws, noise_seed))
       rows.append((label, panels))
-  except config_lib.ConfigError as error:
+  except errors.ConfigError as error:
     sys.exit(f"error: {error}")
   figure, axes = plt.subplots(len(rows), len(steps), figsize=(3.2 * len(steps), 3 * len(rows)),
                               squeeze=False)

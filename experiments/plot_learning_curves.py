@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
 from metadropout_tf import files  # pylint: disable=g-import-not-at-top
 from metadropout_tf import run_labels  # pylint: disable=g-import-not-at-top
-from metadropout_tf import training  # pylint: disable=g-import-not-at-top
+from metadropout_tf import run_dir  # pylint: disable=g-import-not-at-top
 
 flags.DEFINE_string("output_dir", None, "where the PNGs and curves.json go")
 flags.DEFINE_string("split", "test", "the held-out split the runs logged (their --eval_split)")
@@ -29,11 +29,12 @@ flags.mark_flag_as_required("output_dir")
 FLAGS = flags.FLAGS
 
 
-def held_out_curve(run_dir, split):
-  """[(step, accuracy %)] that train.py logged in run_dir, by step."""
-  points = training.held_out_points(run_dir, split)
+def held_out_curve(path, split):
+  """[(step, accuracy %)] that train.py logged in the run directory `path`, by step."""
+  run = run_dir.RunDir(path)
+  points = run.held_out_points(split)
   if not points:
-    raise ValueError(f"no {training.held_out_tag(split)} in {run_dir}/logs: was it trained with "
+    raise ValueError(f"no {run_dir.held_out_tag(split)} in {run.logs}: was it trained with "
                      "--eval_freq?")
   return sorted(points.items())
 
@@ -56,7 +57,7 @@ def main(argv):
   console.quiet_python_loggers()
   runs = run_labels.parse_or_exit(argv[1:], "RUN_DIR")
   try:
-    curves = {label: held_out_curve(run_dir, FLAGS.split) for label, run_dir in runs.items()}
+    curves = {label: held_out_curve(path, FLAGS.split) for label, path in runs.items()}
   except ValueError as error:
     sys.exit(f"error: {error}")
   os.makedirs(FLAGS.output_dir, exist_ok=True)
@@ -64,8 +65,8 @@ def main(argv):
     plot({label: points}, os.path.join(FLAGS.output_dir, f"{label}.png"), label)
   plot(curves, os.path.join(FLAGS.output_dir, "curves.png"), "held-out accuracy during training")
   files.write_json(os.path.join(FLAGS.output_dir, "curves.json"),
-                   {label: dict(run_dir=run_dir, points=curves[label])
-                    for label, run_dir in runs.items()})
+                   {label: dict(run_dir=path, points=curves[label])
+                    for label, path in runs.items()})
   print(f"wrote {len(curves) + 1} PNGs and curves.json to {FLAGS.output_dir}")
 
 

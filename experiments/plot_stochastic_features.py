@@ -17,7 +17,7 @@ import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it lo
 import matplotlib
 
 from metadropout_tf import cli
-from metadropout_tf import config as config_lib
+from metadropout_tf import errors
 from metadropout_tf import figures
 from metadropout_tf import files
 
@@ -45,7 +45,7 @@ def main(argv):
           learner.model, learner.params, task.support_images, (FLAGS.block,), FLAGS.draws,
           noise_seed).values()
       panels.append((label, task.support_images[0].numpy(), deterministic, draws))
-  except config_lib.ConfigError as error:
+  except errors.ConfigError as error:
     sys.exit(f"error: {error}")
   columns = 1 + FLAGS.draws
   figure, axes = plt.subplots(len(panels) * FLAGS.channels, columns + 1,

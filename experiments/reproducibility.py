@@ -23,6 +23,7 @@ import metadropout_tf  # noqa: F401  (sets TensorFlow's environment before it lo
 
 from metadropout_tf import checkpoints
 from metadropout_tf import files
+from metadropout_tf import run_dir
 
 flags.DEFINE_string("output", None, "JSON of the comparison (default: print only)")
 flags.DEFINE_string("workdir", None, "where the two run directories go (default: a temporary one)")
@@ -32,7 +33,7 @@ TRAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def compare(first, second):
   """{"step": N, "tensors": n, "differing": n, "max_abs_difference": x} per common step."""
-  first, second = (os.path.join(savedir, "checkpoints") for savedir in (first, second))
+  first, second = (run_dir.RunDir(savedir).checkpoints for savedir in (first, second))
   steps = sorted(set(checkpoints.steps_on_disk(first)) & set(checkpoints.steps_on_disk(second)))
   rows = []
   for step in steps:

@@ -11,9 +11,10 @@ Each VARIANT[:GRADIENT] (a name of metadropout_tf/variants.py; GRADIENT sets --m
 and the label becomes VARIANT_GRADIENT) trains once per seed into RUNS/NAME/LABEL/seed_S with
 train.py --seed=S (its own initial weights, training episodes and noise), then evaluate.py
 meta-tests it on the same episodes for every model (evaluate.py's --seed=0) into
-results/NAME/LABEL/seed_S.json. Rerun the same command to continue after a stop: training resumes
+results/NAME/LABEL/seed_S.json (a model already there is not trained again, so commands that
+share NAME share its models). Rerun the same command to continue after a stop: training resumes
 from its checkpoints and finished evaluations are kept. The summary (printed, and
-results/NAME/seeds.json) gives per model the mean over seeds with a 95% t-interval over seeds
+results/NAME/SUMMARY_NAME.json) gives per model the mean over seeds with a 95% t-interval over seeds
 (t = 4.30 for 3 seeds) beside each seed's per-episode interval, and against the first variant
 the per-seed paired differences with their mean and t-interval over seeds.
 """
@@ -45,6 +46,8 @@ flags.DEFINE_list("data_flags", [], "flags for train.py and evaluate.py, e.g. --
 flags.DEFINE_string("runs_dir", "runs", "where the run directories go")
 flags.DEFINE_string("results_dir", os.path.join(ROOT, "results"), "where the results go")
 flags.DEFINE_boolean("aggregate_only", False, "only summarise the results already there")
+flags.DEFINE_string("summary_name", "seeds", "the summary's file name under results/NAME (several "
+                    "commands can share NAME's models, each with its own summary)")
 FLAGS = flags.FLAGS
 
 
@@ -138,7 +141,8 @@ def main(argv):
   except ValueError as error:
     sys.exit(f"error: {error}")
   summary["command"] = " ".join(["python", "experiments/seeds.py", *sys.argv[1:]])
-  files.write_json(os.path.join(FLAGS.results_dir, FLAGS.name, "seeds.json"), summary)
+  files.write_json(os.path.join(FLAGS.results_dir, FLAGS.name, f"{FLAGS.summary_name}.json"),
+                   summary)
   print_summary(summary)
 
 

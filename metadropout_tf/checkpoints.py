@@ -13,13 +13,10 @@ import sys
 import time
 
 import tensorflow as tf
+from metadropout_tf import errors
 
 PREFIX = "ckpt"
 _INDEX = re.compile(rf"^{PREFIX}-(\d+)\.index$")
-
-
-class NoUsableCheckpointError(RuntimeError):
-  """Checkpoints exist but none reads back: never restart silently over them."""
 
 
 def steps_on_disk(directory):
@@ -37,14 +34,17 @@ def saved_tensors(directory, step):
           if name.startswith(("weights/", "optimizer/", "step/"))}
 
 
-def restore_newest(checkpoint, directory, max_to_keep):
+def restore_newest(checkpoint, directory, max_to_keep, readable=None):
   """Restores `checkpoint` from the newest readable `ckpt-N` and returns its manager.
+
+  readable: the part of `checkpoint` that every checkpoint must hold (default all of it), so
+  that a checkpoint saved without a newer entry (the run's config) still reads.
 
   Leftover `*_temp*` folders of an interrupted save are removed; a checkpoint
   that fails to read (truncated, corrupt, missing shards, other variables) is
   named in a warning, the previous one is tried, and once one reads the damaged
   ones are moved into `damaged/`. Returns (manager, restored
-  path or None). Raises NoUsableCheckpointError if checkpoints exist and none reads.
+  path or None). Raises errors.NoUsableCheckpointError if checkpoints exist and none reads.
   """
   os.makedirs(directory, exist_ok=True)
   for name in os.listdir(directory):
@@ -55,7 +55,7 @@ def restore_newest(checkpoint, directory, max_to_keep):
   for step in steps:
     path = os.path.join(directory, f"{PREFIX}-{step}")
     try:
-      checkpoint.read(path).assert_existing_objects_matched()
+      (readable or checkpoint).read(path).assert_existing_objects_matched()
     except Exception as error:  # pylint: disable=broad-except  (TF's reader raises OpError,
       # ValueError, AssertionError or IndexError by damage: any of them means "does not read")
       reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
@@ -66,7 +66,7 @@ def restore_newest(checkpoint, directory, max_to_keep):
     restored = path
     break
   if steps and restored is None:
-    raise NoUsableCheckpointError(
+    raise errors.NoUsableCheckpointError(
         f"none of the checkpoints in {directory} reads back (steps {failures}): "
         "restore a good copy, or move them away to start over")
   for step in failures:  # out of the way of the manager and of the save at that step

@@ -11,7 +11,7 @@ from metadropout_tf import datasets
 from metadropout_tf import evaluation
 from metadropout_tf import graph_options
 from metadropout_tf import run_labels
-from metadropout_tf import training
+from metadropout_tf import run_dir
 
 FLAGS = flags.FLAGS
 
@@ -58,7 +58,7 @@ def split_images(dataset, split="test"):
 def restored_run_and_task(savedir, seed):
   """(MetaLearner at the run's newest checkpoint, its RunConfig, the first meta-test task of
   `seed` as evaluate.py draws it, that task's [2] noise seed), for the figure scripts."""
-  learner, run_config = training.restore_learner(savedir)
+  learner, run_config = run_dir.RunDir(savedir).restore_learner()
   task, noise_seed = next(evaluation.fixed_episodes(split_images(run_config.dataset),
                                                     run_config.episodes, 1, seed))
   return learner, run_config, task, noise_seed

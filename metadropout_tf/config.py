@@ -3,22 +3,26 @@
 Library code takes these dataclasses; only the CLIs read flags.
 """
 import dataclasses
+import enum
 import math
 import os
 
 from metadropout_tf import files
-from metadropout_tf import noise as noise_lib
+from metadropout_tf.errors import ConfigError
 
 BATCH_NORM_MODES = ("transductive", "support")
-# exact: the paper's Eq. 3-4, differentiated exactly through the inner loop.
-# authors_tf1: what the authors' TF 1.12 code computed (batch norm's backward pass held
-#   constant under the outer derivative; see network.BatchNorm); Table 1 was trained with it.
-# first_order: the inner-loop gradients held constant (not the paper's method).
-META_GRADIENTS = ("exact", "authors_tf1", "first_order")
 
 
-class ConfigError(ValueError):
-  """A user-facing error: the message says what was wrong and what to do."""
+class MetaGradient(enum.Enum):
+  """Which second-order terms the meta-gradient keeps (the fast weights are the same for all)."""
+  EXACT = "exact"  # the paper's Eq. 3-4, differentiated exactly through the inner loop
+  # What the authors' TF 1.12 code computed: batch norm's backward pass held constant under the
+  # outer derivative (see layers.with_constant_backward); Table 1 was trained with it.
+  AUTHORS_TF1 = "authors_tf1"
+  FIRST_ORDER = "first_order"  # the inner-loop gradients held constant (not the paper's method)
+
+
+META_GRADIENTS = tuple(mode.value for mode in MetaGradient)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,8 +34,8 @@ class ModelConfig:
     image_channels: 1 (Omniglot) or 3 (miniImageNet).
     num_filters: channels of every conv layer (64 Omniglot, 32 miniImageNet).
     num_ways: classes per task = width of the classifier head.
-    noise: the perturbation of every conv layer, a key of `noise.STRATEGIES`:
-      "multiplicative" is meta-dropout, "none" plain MAML / Meta-SGD.
+    noise: the perturbation of every conv layer, a key of `perturbations.PERTURBATIONS`
+      (checked there): "multiplicative" is meta-dropout, "none" plain MAML / Meta-SGD.
     batch_norm: "transductive" (kept from the original and MAML: every forward
       pass is normalised with its own batch's moments, so query predictions
       depend on the other queries) or "support" (inductive: the query pass is
@@ -62,8 +66,6 @@ class ModelConfig:
                       "noise_scale", "kl_weight", "mixup_gamma")
     if not math.isfinite(self.weight_noise_rho):
       raise ConfigError(f"weight_noise_rho must be a finite number, got {self.weight_noise_rho}")
-    if self.noise not in noise_lib.STRATEGIES:
-      raise ConfigError(f"unknown noise {self.noise!r}: choose one of {sorted(noise_lib.STRATEGIES)}")
     if self.batch_norm not in BATCH_NORM_MODES:
       raise ConfigError(f"unknown batch_norm {self.batch_norm!r}: choose one of {BATCH_NORM_MODES}")
 
@@ -88,8 +90,9 @@ class MetaConfig:
       through batch norm's backward pass, as the authors' TF 1.12 code silently
       did; "first_order" drops every second-order term (phi then learns only
       through the query pass, Eq. 4).
-    meta_sgd: Meta-SGD (Li et al., 2017): meta-learn one inner step size per
-      theta element, initialised to inner_lr, instead of the fixed inner_lr.
+    algorithm: a key of `algorithms.ALGORITHMS` (checked there), which weights adapt and with
+      which step sizes: "maml", "meta_sgd" (one meta-learned step size per theta element,
+      initialised to inner_lr) or "anil" (only the head adapts).
   """
   inner_lr: float = 0.1
   num_inner_steps: int = 5
@@ -98,7 +101,7 @@ class MetaConfig:
   meta_lr: float = 1e-3
   grad_clip: float = 3.0
   meta_gradient: str = "exact"
-  meta_sgd: bool = False
+  algorithm: str = "maml"
 
   def __post_init__(self):
     _require_positive(self, "inner_lr", "num_inner_steps", "num_mc_samples",
@@ -106,6 +109,10 @@ class MetaConfig:
     if self.meta_gradient not in META_GRADIENTS:
       raise ConfigError(f"unknown meta_gradient {self.meta_gradient!r}: choose one of "
                         f"{META_GRADIENTS}")
+
+  @property
+  def meta_gradient_mode(self):
+    return MetaGradient(self.meta_gradient)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +149,7 @@ class RunConfig:
       so that a resume against other data is refused; moving the same files is fine.
     train_split / eval_split: meta-train classes / classes of the periodic held-out accuracy.
     seed: the one seed every random stream derives from (`rng.Streams`).
-    strategy: "default" (one device), "mirrored" (local GPUs or logical CPUs) or
+    strategy: the tf.distribute strategy, "default" (one device), "mirrored" (local GPUs or logical CPUs) or
       "multi_worker" (hosts named by TF_CONFIG).
   """
   model: ModelConfig = ModelConfig()
@@ -156,8 +163,8 @@ class RunConfig:
   strategy: str = "default"
 
   def __post_init__(self):
-    if self.strategy not in STRATEGIES:
-      raise ConfigError(f"unknown strategy {self.strategy!r}: choose one of {STRATEGIES}")
+    if self.strategy not in DISTRIBUTE_STRATEGIES:
+      raise ConfigError(f"unknown strategy {self.strategy!r}: choose one of {DISTRIBUTE_STRATEGIES}")
     if self.model.num_ways != self.episodes.num_ways:
       raise ConfigError(f"the head has {self.model.num_ways} classes but tasks have "
                         f"{self.episodes.num_ways}: they must be equal")
@@ -167,8 +174,17 @@ class RunConfig:
 
   @classmethod
   def from_dict(cls, values):
-    """The inverse of `to_dict`; a field it lacks or does not know is a ConfigError."""
+    """The inverse of `to_dict`; a field it lacks or does not know is a ConfigError.
+
+    Configs of earlier versions, with `meta.meta_sgd` (true/false) instead of
+    `meta.algorithm`, read as the same run.
+    """
     nested = {"model": ModelConfig, "meta": MetaConfig, "episodes": EpisodeConfig}
+    meta = values.get("meta")
+    if isinstance(meta, dict) and "meta_sgd" in meta and "algorithm" not in meta:
+      meta = dict(meta)
+      meta["algorithm"] = "meta_sgd" if meta.pop("meta_sgd") else "maml"
+      values = {**values, "meta": meta}
     try:
       return cls(**{k: nested[k](**v) if k in nested else v for k, v in values.items()})
     except TypeError as error:
@@ -180,7 +196,7 @@ class RunConfig:
     return sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
 
 
-STRATEGIES = ("default", "mirrored", "multi_worker")
+DISTRIBUTE_STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 def _flatten(values, prefix=""):

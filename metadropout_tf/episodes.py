@@ -11,7 +11,7 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from metadropout_tf import rng
-from metadropout_tf.config import ConfigError
+from metadropout_tf.errors import ConfigError
 
 
 class Episode(NamedTuple):

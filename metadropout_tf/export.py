@@ -17,20 +17,23 @@ import os
 import tensorflow as tf
 
 from metadropout_tf import config as config_lib
+from metadropout_tf import errors
 from metadropout_tf import graph_options
-from metadropout_tf import meta_learner
+from metadropout_tf import inner_loop
 
 
-def build_module(model, params, meta_config, run_config):
-  """A tf.Module holding copies of `params` and the two tf.functions.
+def build_module(algorithm, params, run_config):
+  """A tf.Module holding copies of `params` and the tf.functions.
 
-  params: every meta-learned weight by name (`MetaLearner.params`, which adds
-  Meta-SGD's step sizes to the model's).
+  algorithm: the run's (`MetaLearner.algorithm`): which weights adapt, with which step sizes.
+  params: every meta-learned weight by name (`MetaLearner.params`, the model's and the
+  algorithm's, e.g. Meta-SGD's step sizes).
 
   The Keras model is only used while tracing: the module tracks plain
   tf.Variables, so loading it needs TensorFlow alone.
   """
   graph_options.apply()
+  model, meta_config = algorithm.model, algorithm.meta_config
   module = tf.Module()
   names = list(params)
   module.weights = [tf.Variable(v, name=name.replace("/", "_")) for name, v in params.items()]
@@ -43,23 +46,24 @@ def build_module(model, params, meta_config, run_config):
 
   noise_specs = [tf.TensorSpec([2], tf.int64, name="seed"),
                  tf.TensorSpec([], tf.int32, name="num_samples")]
-  adapted_names = list(model.theta)
+  adapted_names = list(algorithm.adapted)
   adapted_specs = [tf.TensorSpec(params[name].shape, tf.float32) for name in adapted_names]
 
   @graph_options.function(input_signature=task_specs[:2] + noise_specs)
   def adapt(support_images, support_labels, seed, num_samples):
     support_images, support_labels, num_samples = check_support(support_images, support_labels,
                                                                  num_samples, ways)
-    fast = meta_learner.adapt_for_test(model, dict(zip(names, module.weights)), meta_config,
-                                       support_images, support_labels, seed, num_samples)
+    fast = algorithm.adapt_for_test(dict(zip(names, module.weights)), support_images,
+                                    support_labels, seed, num_samples)
     return [fast[name] for name in adapted_names]
 
   @graph_options.function(input_signature=[adapted_specs, task_specs[0], task_specs[2]])
   def predict_adapted(adapted, support_images, query_images):
-    query_images = tf.debugging.assert_all_finite(query_images,
-                                                  "query_images hold NaN or Inf pixels")
+    with tf.control_dependencies(adapted):  # after adapt's own checks, when chained to it
+      support_images = check_images(support_images, "support_images")  # "support" batch norm's
+      query_images = check_images(query_images, "query_images")
     fast = {**dict(zip(names, module.weights)), **dict(zip(adapted_names, adapted))}
-    return meta_learner.predict(model, fast, support_images, query_images)
+    return inner_loop.predict(model, fast, support_images, query_images)
 
   @graph_options.function(input_signature=task_specs + noise_specs)
   def adapt_and_predict_seeded(support_images, support_labels, query_images, seed, num_samples):
@@ -105,9 +109,19 @@ def check_support(support_images, support_labels, num_samples, ways):
     return tf.identity(support_images), tf.identity(support_labels), tf.identity(num_samples)
 
 
-def save(model, params, meta_config, run_config, path):
+def check_images(images, name):
+  """`images` once it has been checked to hold at least one image and only finite pixels (read
+  before any kernel, as in `check_support`)."""
+  checks = [tf.debugging.assert_positive(tf.shape(images)[0], f"{name} is empty: give at least "
+                                         "one image"),
+            tf.debugging.assert_all_finite(images, f"{name} hold NaN or Inf pixels")]
+  with tf.control_dependencies(checks):
+    return tf.identity(images)
+
+
+def save(algorithm, params, run_config, path):
   """Writes the SavedModel with serving signatures of the same names."""
-  module = build_module(model, params, meta_config, run_config)
+  module = build_module(algorithm, params, run_config)
   signatures = {
       "adapt_and_predict": _as_signature(module.adapt_and_predict),
       "adapt_and_predict_seeded": _as_signature(module.adapt_and_predict_seeded),
@@ -129,7 +143,7 @@ def _as_signature(function):
 def load(path):
   """The SavedModel and its run's RunConfig; one clear error if it is missing or damaged."""
   if not os.path.isdir(path):
-    raise config_lib.ConfigError(f"no SavedModel at {path}: train.py exports one when it finishes")
+    raise errors.ConfigError(f"no SavedModel at {path}: train.py exports one when it finishes")
   graph_options.apply()
   try:
     model = tf.saved_model.load(path)
@@ -137,12 +151,12 @@ def load(path):
   except Exception as error:  # pylint: disable=broad-except  (TF's loader raises OSError,
     # ValueError, IndexError, OpError or a protobuf error by damage: each means "damaged")
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-    raise config_lib.ConfigError(f"the SavedModel at {path} is damaged ({reason}): rerun the "
+    raise errors.ConfigError(f"the SavedModel at {path} is damaged ({reason}): rerun the "
                                  "run's train.py command to export it again") from None
   try:
     return model, config_lib.RunConfig.from_dict(config_json)
-  except config_lib.ConfigError as error:
-    raise config_lib.ConfigError(
+  except errors.ConfigError as error:
+    raise errors.ConfigError(
         f"the SavedModel at {path} was exported by another version of metadropout-tf ({error}): "
         "meta-test it with that version's evaluate.py") from None
 
@@ -153,6 +167,6 @@ def fingerprint(path):
   try:
     return tf.saved_model.experimental.read_fingerprint(path).singleprint()
   except Exception as error:  # pylint: disable=broad-except  (missing or unparsable file)
-    raise config_lib.ConfigError(
+    raise errors.ConfigError(
         f"the SavedModel at {path} has no readable fingerprint.pb ({type(error).__name__}): "
         "rerun the run's train.py command to export it again") from None

@@ -12,6 +12,7 @@ import shutil
 import socket
 import sys
 import time
+from metadropout_tf import errors
 
 LOCK_POLL_SECONDS = 1
 LOCK_WRITE_SECONDS = 5  # an empty lock file younger than this is being written, not stale
@@ -90,22 +91,12 @@ def replaced_dir(path):
   shutil.rmtree(old, ignore_errors=True)
 
 
-class LockedError(RuntimeError):
-  """Another live process holds a lock that refuses a second holder (a run directory's)."""
-
-
-def run_lock(folder):
-  """Holds `folder/lock` while the block runs: one writer per run (a second is refused)."""
-  return lock_file(os.path.join(folder, "lock"), folder,
-                   refusal="wait for it, stop it, or use another --savedir")
-
-
 @contextlib.contextmanager
 def lock_file(path, what, refusal=None):
   """Holds the lock file `path` (this host and PID) on `what` while the block runs.
 
   A lock whose process is gone (same host, dead PID) is taken over with a warning. A live
-  holder raises LockedError naming it and saying `refusal`, or without one is waited for.
+  holder raises errors.LockedError naming it and saying `refusal`, or without one is waited for.
   """
   me = f"{socket.gethostname()} {os.getpid()}"
   waiting_for = None
@@ -122,7 +113,7 @@ def lock_file(path, what, refusal=None):
         continue
       if not _is_dead(holder):
         if refusal:
-          raise LockedError(f"{what} is in use by process {holder} (host PID): {refusal}") from None
+          raise errors.LockedError(f"{what} is in use by process {holder} (host PID): {refusal}") from None
         if holder != waiting_for:
           print(f"note: waiting for process {holder} (host PID), which holds {what}",
                 file=sys.stderr, flush=True)

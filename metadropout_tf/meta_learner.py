@@ -1,143 +1,17 @@
-"""MAML / meta-dropout: the inner loop (`adapt`) and the meta-update.
-
-The inner loop is functional: fast weights are tensors computed from the
-meta-weights, never assigned to variables, so the outer tape sees the whole
-unrolled adaptation and the meta-gradient is second order (Eq. 3-4). phi gets
-its gradient only through that second-order path.
-"""
+"""The meta-update: an algorithm's inner loop per task, the second-order meta-gradient over a
+meta-batch, clipping and Adam, each a `tf.function` traced once."""
 import keras
 import tensorflow as tf
 
+from metadropout_tf import algorithms
 from metadropout_tf import episodes as episodes_lib
 from metadropout_tf import graph_options
+from metadropout_tf import inner_loop
 from metadropout_tf import rng
 
 
-def cross_entropy(logits, labels):
-  """Mean softmax cross-entropy; logits [..., N], int labels [...]."""
-  return soft_cross_entropy(logits, tf.one_hot(labels, tf.shape(logits)[-1], dtype=logits.dtype))
-
-
-def soft_cross_entropy(logits, targets):
-  """Mean softmax cross-entropy against class probabilities `targets` [..., N]."""
-  # Written out: the fused sparse op's gradient is not differentiable, and the
-  # inner loss must be (second-order meta-gradient).
-  return -tf.reduce_mean(tf.reduce_sum(targets * tf.nn.log_softmax(logits), -1))
-
-
-def accuracy(logits, labels):
-  return tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, tf.int32), labels), tf.float32))
-
-
-def inner_loss(model, params, images, labels, num_samples, seed, constant_bn_backward=False):
-  """Support loss averaged over `num_samples` noise draws (Eq. 3), all in one batch, plus the
-  perturbation's own term (a KL) if it has one.
-
-  images [B, H, W, C], labels [B]; batch-norm moments stay per sample.
-  """
-  tiled = tf.tile(images[None], [num_samples, 1, 1, 1, 1])
-  targets = tf.one_hot(labels, model.config.num_ways, dtype=tiled.dtype)
-  logits, targets, penalty = model.forward_terms(
-      params, tiled, sample=True, seed=seed, targets=tf.tile(targets[None], [num_samples, 1, 1]),
-      constant_bn_backward=constant_bn_backward)
-  loss = soft_cross_entropy(logits, targets)
-  return loss if penalty is None else loss + tf.reduce_mean(penalty)
-
-
-def learning_rate_name(name):
-  """The name of Meta-SGD's learning rates for the theta weight `name`."""
-  return f"{name}/inner_lr"
-
-
-def inner_learning_rates(model, meta_config):
-  """Meta-SGD (Li et al., 2017): one learned inner step size per theta element.
-
-  {"conv1/kernel/inner_lr": keras.Variable, ...}, initialised to `inner_lr`;
-  empty for MAML's one fixed step size.
-  """
-  if not meta_config.meta_sgd:
-    return {}
-  return {learning_rate_name(name): keras.Variable(tf.fill(v.shape, meta_config.inner_lr),
-                                                  name=learning_rate_name(name).replace("/", "_"))
-          for name, v in model.named_variables(("theta",)).items()}
-
-
-def adapt(model, params, support_images, support_labels, inner_lr, num_steps, num_samples,
-          seed, meta_gradient="exact"):
-  """`num_steps` SGD steps of theta on the support loss; phi and outer stay fixed.
-
-  A theta weight steps with its Meta-SGD learning rates where `params` holds
-  them (see `inner_learning_rates`), else with the scalar `inner_lr`.
-  Returns params with theta replaced by the fast weights (tensors), which stay
-  differentiable w.r.t. every entry of `params`. `meta_gradient` (a value of
-  `config.META_GRADIENTS`) says which second-order terms that derivative keeps;
-  the fast weights themselves are the same for all three.
-
-  The steps are a `tf.while_loop`: the graph holds one step and its
-  derivatives, not `num_steps` copies, which cut the 20-way training step's
-  trace from 6.4 s to 2.5 s (and its first run by 3 s).
-  """
-  names = list(model.theta)
-  step_sizes = [params.get(learning_rate_name(name), inner_lr) for name in names]
-
-  def inner_step(step, theta):
-    fast = {**params, **dict(zip(names, theta))}
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-      tape.watch(theta)
-      loss = inner_loss(model, fast, support_images, support_labels, num_samples,
-                        rng.fold_in(seed, step), meta_gradient == "authors_tf1")
-    grads = tape.gradient(loss, theta)
-    if meta_gradient == "first_order":
-      grads = [tf.stop_gradient(g) for g in grads]
-    return step + 1, [w - lr * g for w, lr, g in zip(theta, step_sizes, grads)]
-
-  _, theta = tf.while_loop(lambda step, _: step < num_steps, inner_step,
-                           (tf.constant(0), [params[name] for name in names]),
-                           maximum_iterations=num_steps)  # XLA needs the bound
-  return {**params, **dict(zip(names, theta))}
-
-
-def query_logits(model, fast, support_images, query_images):
-  """Query logits [Q, N] with deterministic noise (Eq. 4).
-
-  Transductive batch norm normalises the queries with their own moments;
-  "support" batch norm normalises them with the support set's (inductive).
-  """
-  if model.config.batch_norm == "transductive":
-    return model.forward(fast, query_images[None], sample=False, seed=(0, 0))[0]
-  num_support = tf.shape(support_images)[0]
-  images = tf.concat([support_images, query_images], 0)[None]
-  logits = model.forward(fast, images, sample=False, seed=(0, 0), num_stats=num_support)[0]
-  return logits[num_support:]
-
-
-def adapt_for_test(model, params, meta_config, support_images, support_labels, seed,
-                   num_samples):
-  """Algorithm 2's inner loop: params with theta adapted to one support set.
-
-  Without stochastic noise every one of the S draws is the same pass, so one is run.
-  """
-  if not model.stochastic:
-    num_samples = 1
-  return adapt(model, params, support_images, support_labels, meta_config.inner_lr,
-               meta_config.num_inner_steps, num_samples, seed, "first_order")
-
-
-def predict(model, fast, support_images, query_images):
-  """Query class probabilities [Q, N] of adapted weights."""
-  return tf.nn.softmax(query_logits(model, fast, support_images, query_images))
-
-
-def adapt_and_predict(model, params, meta_config, support_images, support_labels, query_images,
-                      seed, num_samples):
-  """Meta-test one task (Algorithm 2): query class probabilities [Q, N]."""
-  fast = adapt_for_test(model, params, meta_config, support_images, support_labels, seed,
-                        num_samples)
-  return predict(model, fast, support_images, query_images)
-
-
 class MetaLearner(tf.Module):
-  """Meta-trains a `network.Conv4` on meta-batches of episodes.
+  """Meta-trains a `network.Conv4` with the algorithm `meta_config.algorithm` names.
 
   Every function is a `tf.function` with an input signature fixed by the
   episode config, so each is traced once. Randomness is a pure function of
@@ -155,9 +29,9 @@ class MetaLearner(tf.Module):
     self.episode_config = episode_config
     self.seed = seed
     self.strategy = strategy or tf.distribute.get_strategy()
+    self.algorithm = algorithms.build(model, meta_config)
     with self.strategy.scope():
-      self.inner_lrs = inner_learning_rates(model, meta_config)
-      self.variables_by_name = {**model.named_variables(), **self.inner_lrs}
+      self.variables_by_name = {**model.named_variables(), **self.algorithm.create_variables()}
       # Clipped here, not by Keras' clipvalue: Keras clips each replica's part
       # before summing them, and the paper clips the meta-gradient itself.
       self.optimizer = keras.optimizers.Adam(meta_config.meta_lr, epsilon=1e-8)
@@ -180,7 +54,7 @@ class MetaLearner(tf.Module):
 
   @property
   def params(self):
-    """Every meta-learned weight by name: the model's and Meta-SGD's step sizes."""
+    """Every meta-learned weight by name: the model's and the algorithm's (Meta-SGD's step sizes)."""
     return {name: v.value for name, v in self.variables_by_name.items()}
 
   def _task_gradients(self, task, seed):
@@ -188,12 +62,12 @@ class MetaLearner(tf.Module):
     cfg = self.meta_config
     variables = [v.value for v in self.variables_by_name.values()]
     with tf.GradientTape() as tape:
-      fast = adapt(self.model, self.params, task.support_images, task.support_labels, cfg.inner_lr,
-                   cfg.num_inner_steps, cfg.num_mc_samples, seed, cfg.meta_gradient)
-      logits = query_logits(self.model, fast, task.support_images, task.query_images)
-      loss = cross_entropy(logits, task.query_labels)
+      fast = self.algorithm.adapt(self.params, task.support_images, task.support_labels, seed,
+                                  cfg.num_mc_samples, cfg.meta_gradient_mode)
+      logits = inner_loop.query_logits(self.model, fast, task.support_images, task.query_images)
+      loss = inner_loop.cross_entropy(logits, task.query_labels)
     grads = tape.gradient(loss, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    return loss, accuracy(logits, task.query_labels), grads
+    return loss, inner_loop.accuracy(logits, task.query_labels), grads
 
   def _meta_gradients(self, batch, step):
     """Mean query loss, accuracy and meta-gradient over a meta-batch, and whether all are finite."""
@@ -260,6 +134,6 @@ class MetaLearner(tf.Module):
 
   def _predict_task(self, support_images, support_labels, query_images, seed):
     """Meta-test query probabilities of one task, S = num_test_mc_samples, noise from `seed`."""
-    return adapt_and_predict(self.model, self.params, self.meta_config, support_images,
-                             support_labels, query_images, seed,
-                             self.meta_config.num_test_mc_samples)
+    fast = self.algorithm.adapt_for_test(self.params, support_images, support_labels, seed,
+                                         self.meta_config.num_test_mc_samples)
+    return inner_loop.predict(self.model, fast, support_images, query_images)

@@ -2,14 +2,14 @@
 
   training.train(run_config, savedir, schedule, data_dir, tfds_data_dir)
 
-The run directory holds the whole `RunConfig` (`config.json`), the checkpoints
-(weights, Adam state, step: every random draw is a function of the seed and the
-step, so the step is the RNG state), TensorBoard logs and, at the end, the
-SavedModel. One process writes it at a time (`lock`); rerunning resumes from the
-newest checkpoint that reads back, and a run with other settings is refused.
+The run directory (`run_dir.RunDir`) holds the whole `RunConfig`, the schedule,
+the checkpoints (weights, Adam state, step: every random draw is a function of
+the seed and the step, so the step is the RNG state), TensorBoard logs and, at
+the end, the SavedModel. One process writes it at a time; rerunning resumes from
+the newest checkpoint that reads back, and a run with other settings is refused.
 """
 import dataclasses
-import glob
+import json
 import os
 import resource
 import signal
@@ -19,10 +19,10 @@ import time
 import tensorflow as tf
 
 from metadropout_tf import checkpoints
-from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
 from metadropout_tf import devices
 from metadropout_tf import episodes
+from metadropout_tf import errors
 from metadropout_tf import evaluation
 from metadropout_tf import export
 from metadropout_tf import figures
@@ -30,23 +30,7 @@ from metadropout_tf import files
 from metadropout_tf import meta_learner
 from metadropout_tf import network
 from metadropout_tf import rng
-
-CONFIG_FILE = "config.json"
-SAVED_MODEL = "saved_model"
-MAX_CHECKPOINTS = 3
-
-
-class TrainingError(RuntimeError):
-  """Training cannot go on; the message says why and what to do. Checkpoints are kept."""
-
-
-class Interrupted(TrainingError):
-  """SIGINT or SIGTERM: a checkpoint was saved at the interrupted step."""
-
-  def __init__(self, message, signum):
-    super().__init__(message)
-    self.signum = signum
-
+from metadropout_tf import run_dir
 
 @dataclasses.dataclass(frozen=True)
 class Schedule:
@@ -60,10 +44,10 @@ class Schedule:
   def __post_init__(self):
     for name in ("save_every", "log_every", "num_eval_episodes"):
       if getattr(self, name) <= 0:
-        raise config_lib.ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        raise errors.ConfigError(f"{name} must be positive, got {getattr(self, name)}")
     for name in ("num_iterations", "eval_every"):
       if getattr(self, name) < 0:
-        raise config_lib.ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
+        raise errors.ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
 
   def evaluates_at(self, step):
     """Whether a held-out point belongs to `step` (after `step` iterations; never at 0)."""
@@ -75,49 +59,19 @@ def train(run_config, savedir, schedule, data_dir, tfds_data_dir=None):
   strategy = devices.make_strategy(run_config.strategy)
   replicas = strategy.num_replicas_in_sync
   if run_config.episodes.meta_batch_size % replicas:
-    raise config_lib.ConfigError(
+    raise errors.ConfigError(
         f"metabatch {run_config.episodes.meta_batch_size} does not split evenly over {replicas} "
         "replicas: use a multiple of the replica count")
   chief = devices.is_chief(strategy)
-  # Non-chief workers of multi_worker train alike but write into their own folder.
-  writing_dir = savedir if chief else os.path.join(savedir, f"worker-{strategy.cluster_resolver.task_id}")
-  os.makedirs(writing_dir, exist_ok=True)
-  with files.run_lock(writing_dir):
-    return _train_locked(run_config, writing_dir, schedule, data_dir, tfds_data_dir, strategy,
-                         chief)
+  run = run_dir.RunDir(savedir)
+  if not chief:  # non-chief workers of multi_worker train alike but write their own folder
+    run = run.worker(strategy.cluster_resolver.task_id)
+  with run.lock():
+    return _train_locked(run_config, run, schedule, data_dir, tfds_data_dir, strategy, chief)
 
 
-def restore_learner(savedir):
-  """(MetaLearner at the run's newest good checkpoint, its RunConfig), for figures and analyses."""
-  run_config = config_lib.load(os.path.join(savedir, CONFIG_FILE))
-  model = network.Conv4(run_config.model)
-  learner = meta_learner.MetaLearner(model, run_config.meta, run_config.episodes)
-  _, restored = checkpoints.restore_newest(tf.train.Checkpoint(weights=learner.params),
-                                           os.path.join(savedir, "checkpoints"), MAX_CHECKPOINTS)
-  if restored is None:
-    raise config_lib.ConfigError(f"no checkpoint in {savedir}/checkpoints: train the run first")
-  return learner, run_config
-
-
-def claim_run_dir(savedir, run_config):
-  """Writes `run_config` into `savedir`, or checks it equals the one there.
-
-  A directory without checkpoints has nothing to protect: a start that failed
-  early never blocks the corrected command.
-  """
-  path = os.path.join(savedir, CONFIG_FILE)
-  if os.path.exists(path) and checkpoints.steps_on_disk(os.path.join(savedir, "checkpoints")):
-    saved = config_lib.load(path)
-    changed = saved.differences(run_config)
-    if changed:
-      raise config_lib.ConfigError(
-          f"{savedir} holds a run with other settings ({', '.join(changed)}): rerun with its "
-          "settings to resume, or use a new --savedir")
-  config_lib.save(path, run_config)
-
-
-def _train_locked(run_config, savedir, schedule, data_dir, tfds_data_dir, strategy, chief):
-  claim_run_dir(savedir, run_config)
+def _train_locked(run_config, run, schedule, data_dir, tfds_data_dir, strategy, chief):
+  run.claim(run_config, schedule)
   train_images, _ = datasets.load(run_config.dataset, data_dir, run_config.train_split,
                                   tfds_data_dir)
   episodes.check_fits(run_config.episodes, train_images.shape)
@@ -130,23 +84,23 @@ def _train_locked(run_config, savedir, schedule, data_dir, tfds_data_dir, strate
                                      seed=rng.stream(run_config.seed, "noise"), strategy=strategy)
   step_var = tf.Variable(0, dtype=tf.int64, name="step")  # host-side, not mirrored
   # The weights by their stable names ("conv1/kernel", ...; Meta-SGD's "conv1/kernel/inner_lr"),
-  # the Adam state and the step.
-  checkpoint = tf.train.Checkpoint(weights=learner.params, optimizer=learner.optimizer,
-                                   step=step_var)
-  manager, restored = checkpoints.restore_newest(
-      checkpoint, os.path.join(savedir, "checkpoints"), MAX_CHECKPOINTS)
+  # the Adam state and the step; each checkpoint also carries the config, to restore a lost
+  # config.json from (`run_dir`), which a checkpoint of an earlier version may lack.
+  config_text = json.dumps(run_config.to_dict(), indent=2, sort_keys=True)
+  state = dict(weights=learner.params, optimizer=learner.optimizer, step=step_var)
+  checkpoint = tf.train.Checkpoint(**state, config=tf.Variable(config_text, trainable=False))
+  manager, restored = run.restore_checkpoint(checkpoint, tf.train.Checkpoint(**state))
   start = int(step_var)
   if restored:
     print(f"resumed from {restored} at step {start}", flush=True)
   if start > schedule.num_iterations:
-    raise config_lib.ConfigError(
-        f"{savedir} holds a run at step {start}, beyond --n_train_iters={schedule.num_iterations}: "
-        "raise --n_train_iters or use a new --savedir")
+    raise errors.ConfigError(
+        f"{run.path} holds a run at step {start}, beyond --n_train_iters="
+        f"{schedule.num_iterations}: raise --n_train_iters or use a new --savedir")
 
-  writer = tf.summary.create_file_writer(os.path.join(savedir, "logs"))
+  writer = tf.summary.create_file_writer(run.logs)
   with writer.as_default():
-    tf.summary.text("config", "```\n" + open(os.path.join(savedir, CONFIG_FILE)).read() + "\n```",
-                    start)
+    tf.summary.text("config", "```\n" + config_text + "\n```", start)
 
   def save(step):
     if manager.latest_checkpoint != os.path.join(manager.directory, f"{checkpoints.PREFIX}-{step}"):
@@ -154,7 +108,7 @@ def _train_locked(run_config, savedir, schedule, data_dir, tfds_data_dir, strate
 
   with _StopRequests() as stop:
     if (schedule.evaluates_at(start)
-        and start not in held_out_points(savedir, run_config.eval_split)):
+        and start not in run.held_out_points(run_config.eval_split)):
       # The last run saved this step's checkpoint but died before its held-out point was logged.
       _held_out(learner, eval_images, run_config, schedule, writer, start, stop)
     _loop(learner, train_images, eval_images, run_config, schedule, writer, step_var, save,
@@ -162,13 +116,13 @@ def _train_locked(run_config, savedir, schedule, data_dir, tfds_data_dir, strate
     if stop.signum:
       done = int(step_var)
       save(done)
-      raise Interrupted(f"interrupted at step {done}: saved a checkpoint in {manager.directory}; "
+      raise errors.Interrupted(f"interrupted at step {done}: saved a checkpoint in {manager.directory}; "
                         "rerun the same command to resume", stop.signum)
   save(int(step_var))
-  path = os.path.join(savedir, SAVED_MODEL)
+  path = run.saved_model
   if chief:
     with files.replaced_dir(path) as temporary:
-      export.save(model, learner.params, run_config.meta, run_config.to_dict(), temporary)
+      export.save(learner.algorithm, learner.params, run_config.to_dict(), temporary)
     print(f"exported SavedModel to {path} (peak memory of this process "
           f"{_peak_memory_gib():.1f} GiB)", flush=True)
   return path
@@ -195,7 +149,7 @@ def _loop(learner, train_images, eval_images, run_config, schedule, writer, step
     step = int(step)
     loss, acc, finite = learner.train_step(batch, step)
     if not finite:
-      raise TrainingError(
+      raise errors.TrainingError(
           f"non-finite meta-loss, gradient or weights at step {step + 1}/{total} (counted as the "
           "progress lines count); nothing from it was saved, "
           "and every checkpoint on disk is finite: lower --meta_lr or --inner_lr")
@@ -256,25 +210,8 @@ def _held_out(learner, images, run_config, schedule, writer, step, stop):
   print(f"step {step}  held-out ({run_config.eval_split}) accuracy {results['accuracy']:.2f} "
         f"+- {results['ci95']:.2f}% over {results['num_episodes']} episodes", flush=True)
   with writer.as_default(step=step):
-    tf.summary.scalar(held_out_tag(run_config.eval_split), results["accuracy"])
+    tf.summary.scalar(run_dir.held_out_tag(run_config.eval_split), results["accuracy"])
   writer.flush()  # a kill in the next steps must not lose the point
-
-
-def held_out_tag(split):
-  """The TensorBoard tag of the held-out accuracy on `split`."""
-  return f"held_out_{split}/accuracy"
-
-
-def held_out_points(run_dir, split):
-  """{step: held-out accuracy %} logged in run_dir/logs (a resumed run's repeats of a step
-  agree, as the evaluation is seeded)."""
-  points = {}
-  for path in sorted(glob.glob(os.path.join(run_dir, "logs", "events.out.tfevents.*"))):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        if value.tag == held_out_tag(split):
-          points[event.step] = float(tf.make_ndarray(value.tensor))
-  return points
 
 
 class _Abandoned(Exception):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import OMNIGLOT_DIR, TFDS_DIR, TINY, run
+from helpers import OMNIGLOT_DIR, TFDS_DIR, TINY, run
 from metadropout_tf import adversarial
 from metadropout_tf import config as config_lib
 from metadropout_tf import evaluation
@@ -95,6 +95,7 @@ def test_robustness_at_epsilon_zero_is_the_meta_test_accuracy(exported, omniglot
   assert curve["accuracy"][1] <= curve["accuracy"][0]
 
 
+@pytest.mark.slow
 def test_the_robustness_command_writes_json_and_png(tmp_path):
   savedir = str(tmp_path / "run")
   result = run("train.py", f"--savedir={savedir}", "--n_train_iters=2", *TINY)
@@ -125,6 +126,7 @@ def test_the_robustness_command_writes_json_and_png(tmp_path):
 @pytest.mark.parametrize("content, reason", [
     ('{"runs": {"A": ', "is not a readable JSON file ("),
     ('{"runs": {}}', "is not a results JSON of this script (StopIteration()")])
+@pytest.mark.slow
 def test_a_damaged_results_json_is_named_and_refused(tmp_path, content, reason):
   damaged = tmp_path / "robustness.json"
   damaged.write_text(content)

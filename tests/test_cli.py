@@ -11,12 +11,14 @@ import pytest
 import tensorflow as tf
 
 from metadropout_tf import config as config_lib
+from metadropout_tf import errors
 from metadropout_tf import run_labels
 from metadropout_tf import variants
 
-from conftest import MINI_IMAGENET_DIR, OMNIGLOT_DIR, ROOT, TFDS_DIR, TINY, checkpoint_values, last_line, run
+from helpers import MINI_IMAGENET_DIR, OMNIGLOT_DIR, ROOT, TFDS_DIR, TINY, checkpoint_values, last_line, run
 
 
+@pytest.mark.slow
 def test_train_export_evaluate(tmp_path):
   savedir = str(tmp_path / "run")
   result = run("train.py", f"--savedir={savedir}", "--n_train_iters=4", "--save_freq=2",
@@ -35,6 +37,7 @@ def test_train_export_evaluate(tmp_path):
   assert round(results["ci95"], 2) == ci and 0 <= mean <= 100
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_at_its_checkpoint_with_the_same_state(tmp_path):
   straight, killed = str(tmp_path / "straight"), str(tmp_path / "killed")
   assert run("train.py", f"--savedir={straight}", "--n_train_iters=6", "--save_freq=2",
@@ -63,6 +66,7 @@ def test_killed_run_resumes_at_its_checkpoint_with_the_same_state(tmp_path):
     np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
+@pytest.mark.slow
 def test_changed_settings_do_not_silently_resume(tmp_path):
   savedir = str(tmp_path / "run")
   assert run("train.py", f"--savedir={savedir}", "--n_train_iters=1", *TINY).returncode == 0
@@ -89,12 +93,14 @@ def test_changed_settings_do_not_silently_resume(tmp_path):
     (["--noise=mixup", "--mixup_gamma=0"], "error: --mixup_gamma must be a positive finite number"),
     (["--n_test_mc_samp=0"], "error: --n_test_mc_samp must be a positive integer, got 0"),
 ])
+@pytest.mark.slow
 def test_bad_training_input_is_one_clear_line(tmp_path, args, message):
   result = run("train.py", f"--savedir={tmp_path / 'run'}", "--n_train_iters=1", *TINY, *args)
   assert result.returncode != 0
   assert last_line(result).startswith(message), last_line(result)
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
   savedir = str(tmp_path / "run")
   result = run("train.py", f"--savedir={savedir}", "--n_train_iters=50", "--save_freq=1",
@@ -109,6 +115,7 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(
     assert all(np.isfinite(v).all() for v in checkpoint_values(savedir).values())
 
 
+@pytest.mark.slow
 def test_evaluate_without_a_saved_model_is_one_clear_line(tmp_path):
   result = run("evaluate.py", f"--savedir={tmp_path}")
   assert result.returncode != 0
@@ -119,11 +126,12 @@ def one_variant_per_method():
   """A variant of each (noise, Meta-SGD) pair; rows that differ in a hyperparameter run alike."""
   methods = {}
   for name, variant in variants.VARIANTS.items():
-    methods.setdefault((variant.noise, variant.meta_sgd), name)
+    methods.setdefault((variant.noise, variant.algorithm), name)
   return [name for name in methods.values() if name not in ("maml", "metadrop")]
 
 
 @pytest.mark.parametrize("variant", one_variant_per_method())
+@pytest.mark.slow
 def test_every_variant_trains_exports_and_evaluates(tmp_path, variant):
   """MAML and meta-dropout themselves run in test_train_export_evaluate."""
   savedir = str(tmp_path / "run")
@@ -132,7 +140,8 @@ def test_every_variant_trains_exports_and_evaluates(tmp_path, variant):
                *TINY, *variant)
   assert result.returncode == 0, result.stderr[-2000:]
   config = json.load(open(os.path.join(savedir, "config.json")))
-  assert config["meta"]["meta_sgd"] == ("--meta_sgd" in variant)
+  assert config["meta"]["algorithm"] == next(
+      (flag.split("=")[1] for flag in variant if flag.startswith("--algorithm=")), "maml")
   result = run("evaluate.py", f"--savedir={savedir}", "--n_test_iters=3", "--n_test_mc_samp=2",
                f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}")
   assert result.returncode == 0, result.stderr[-2000:]
@@ -166,7 +175,7 @@ def test_every_preset_parses_to_its_paper_row(monkeypatch, setting):
   for name in names:
     config, _ = parse_preset(f"presets/{setting}/{name}", monkeypatch)
     variant = variants.VARIANTS[name[:-len(".cfg")]]
-    assert (config.model.noise, config.meta.meta_sgd) == (variant.noise, variant.meta_sgd), name
+    assert (config.model.noise, config.meta.algorithm) == (variant.noise, variant.algorithm), name
     for hyperparameter, value in variant.hyperparameters:
       assert getattr(config.model, hyperparameter) == value, name
     assert config.episodes == config_lib.EpisodeConfig(*episodes)
@@ -191,12 +200,13 @@ def test_the_authors_run_file_presets_use_their_meta_gradient(monkeypatch, setti
 def test_a_damaged_run_config_is_named(tmp_path, content, reason):
   path = tmp_path / "config.json"
   path.write_text(content)
-  with pytest.raises(config_lib.ConfigError) as error:
+  with pytest.raises(errors.ConfigError) as error:
     config_lib.load(str(path))
   assert str(error.value).startswith(f"{path} {reason}"), error.value
   assert str(error.value).endswith(": restore it or use a new --savedir")
 
 
+@pytest.mark.slow
 def test_comparison_script_counts_every_pair_of_the_committed_results():
   result = run("experiments/compare_with_paper.py")
   assert result.returncode == 0, result.stderr[-2000:]
@@ -208,6 +218,7 @@ def test_comparison_script_counts_every_pair_of_the_committed_results():
 @pytest.mark.parametrize("metadrop, verdict", [
     ((95.0, 0.5), "1 matches: maml/metadrop"), ((90.4, 0.5), "1 level here: maml/metadrop"),
     ((85.0, 0.5), "1 reversed: maml/metadrop")])
+@pytest.mark.slow
 def test_comparison_script_judges_a_pair_against_the_paper(tmp_path, metadrop, verdict):
   """The paper has meta-dropout above MAML; both result layouts are read."""
   (tmp_path / "metadrop").mkdir()
@@ -219,6 +230,7 @@ def test_comparison_script_judges_a_pair_against_the_paper(tmp_path, metadrop, v
   assert result.stdout.splitlines()[2].strip() == verdict
 
 
+@pytest.mark.slow
 def test_comparison_script_reads_table_2_rows(tmp_path):
   """The paper has VIB at beta 1e-3 above input & manifold mixup at gamma 1 (94.98 vs 87.00)."""
   for name, accuracy in (("vib_b1e-3", 93.0), ("mixup_g1", 94.0)):
@@ -228,12 +240,14 @@ def test_comparison_script_reads_table_2_rows(tmp_path):
   assert result.stdout.splitlines()[2].strip() == "1 reversed: mixup_g1/vib_b1e-3"
 
 
+@pytest.mark.slow
 def test_comparison_script_without_results_is_one_clear_line(tmp_path):
   result = run("experiments/compare_with_paper.py", f"--results_dir={tmp_path}")
   assert result.returncode != 0
   assert last_line(result).startswith("error: fewer than two results in"), last_line(result)
 
 
+@pytest.mark.slow
 def test_comparison_script_names_a_damaged_result(tmp_path):
   (tmp_path / "maml.json").write_text(json.dumps({"accuracy": 90.0, "ci95": 0.3}))
   (tmp_path / "metadrop.json").write_text('{"accuracy": 9')  # cut off mid-write by hand
@@ -245,6 +259,7 @@ def test_comparison_script_names_a_damaged_result(tmp_path):
                                     "--results_dir")
 
 
+@pytest.mark.slow
 def test_paired_comparison_of_committed_results_is_the_per_episode_difference():
   paths = {"exact": "results/omniglot_5way1shot_2000/maml.json",
            "authors_tf1": "results/omniglot_5way1shot_2000_authors_tf1/maml.json"}
@@ -258,6 +273,7 @@ def test_paired_comparison_of_committed_results_is_the_per_episode_difference():
       f"exact - authors_tf1: {mean:+.2f} +- {ci95:.2f} points, paired over 1000 episodes: ")
 
 
+@pytest.mark.slow
 def test_paired_comparison_refuses_results_on_different_episodes(tmp_path):
   for name, seed in (("a", 0), ("b", 1)):
     (tmp_path / f"{name}.json").write_text(json.dumps(dict(
@@ -271,6 +287,7 @@ def test_paired_comparison_refuses_results_on_different_episodes(tmp_path):
                                "split and episode settings")
 
 
+@pytest.mark.slow
 def test_paired_comparison_names_a_file_that_is_not_a_result(tmp_path):
   (tmp_path / "curves.json").write_text(json.dumps({"maml": {"points": []}}))
   result = run("experiments/compare_runs.py", f"a={tmp_path / 'curves.json'}",
@@ -296,6 +313,7 @@ def test_labelled_runs_keep_their_order_and_refuse_bad_items():
 @pytest.mark.parametrize("script, first, what", [
     ("experiments/compare_runs.py", "a=a.json", "RESULT_JSON"),
     ("experiments/plot_learning_curves.py", "--output_dir=curves", "RUN_DIR")])
+@pytest.mark.slow
 def test_a_comparison_script_names_a_run_without_a_label(script, first, what):
   result = run(script, first, "unlabelled")
   assert result.returncode != 0
@@ -303,12 +321,14 @@ def test_a_comparison_script_names_a_run_without_a_label(script, first, what):
                                f"e.g. MAML=<{what}>")
 
 
+@pytest.mark.slow
 def test_the_paired_comparison_needs_two_runs():
   result = run("experiments/compare_runs.py", "a=a.json")
   assert result.returncode != 0
   assert last_line(result) == "error: 1 runs given: pass 2 or more LABEL=RESULT_JSON arguments"
 
 
+@pytest.mark.slow
 def test_learning_curves_are_plotted_from_a_runs_logs(tmp_path):
   savedir = str(tmp_path / "run")
   result = run("train.py", f"--savedir={savedir}", "--n_train_iters=4", "--n_test_mc_samp=2",
@@ -326,6 +346,7 @@ def test_learning_curves_are_plotted_from_a_runs_logs(tmp_path):
   assert no_logs.returncode != 0 and last_line(no_logs).startswith("error: no held_out_test")
 
 
+@pytest.mark.slow
 def test_mini_imagenet_trains_exports_and_meta_tests(tmp_path):
   """The paper's miniImageNet preset at a tiny budget: real 84x84x3 episodes through tfds."""
   savedir = str(tmp_path / "mini")

@@ -14,12 +14,12 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from conftest import MINI_IMAGENET_DIR, OMNIGLOT_DIR, TFDS_DIR, last_line, no_network, run
+from helpers import MINI_IMAGENET_DIR, OMNIGLOT_DIR, TFDS_DIR, last_line, no_network, run
 from metadropout_tf import datasets
 from metadropout_tf.datasets import manual_builder
 from metadropout_tf.datasets import mini_imagenet
 from metadropout_tf.datasets import omniglot
-from metadropout_tf.datasets.manual_builder import DataError
+from metadropout_tf.errors import DataError
 
 
 def test_omniglot_vinyals_splits(omniglot_trainval, omniglot_test):
@@ -193,6 +193,7 @@ def test_bad_mini_imagenet_files_are_named(tmp_path, damage, message):
     datasets.load("miniimagenet", manual, "train", str(tmp_path / "tfds"))
 
 
+@pytest.mark.slow
 def test_prepare_names_a_bad_file_in_one_line(tmp_path):
   manual = make_mini_imagenet(tmp_path / "mini")
   path = corrupt_jpeg(manual)
@@ -295,6 +296,7 @@ def test_fingerprints_identify_the_files(tmp_path):
       "miniimagenet", MINI_IMAGENET_DIR)
 
 
+@pytest.mark.slow
 def test_a_second_process_waits_while_one_prepares(tmp_path):
   manual = make_mini_imagenet(tmp_path / "mini", splits=(("train", 2), ("test", 2)))
   tfds_dir = str(tmp_path / "tfds")

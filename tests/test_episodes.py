@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from metadropout_tf import config as config_lib
 from metadropout_tf import episodes
+from metadropout_tf import errors
 
 
 @pytest.fixture(params=["omniglot", "miniimagenet"])
@@ -86,11 +87,11 @@ def test_episodes_are_a_pure_function_of_seed_and_step(test_classes):
 ])
 def test_impossible_episodes_are_refused(request, fixture, way, shot, query, message):
   images, _ = request.getfixturevalue(fixture)
-  with pytest.raises(config_lib.ConfigError, match=message):
+  with pytest.raises(errors.ConfigError, match=message):
     episodes.episode_dataset(images, config_lib.EpisodeConfig(way, shot, query, 1), 0)
 
 
 @pytest.mark.parametrize("field", ["num_ways", "num_shots", "num_queries", "meta_batch_size"])
 def test_non_positive_counts_are_refused(field):
-  with pytest.raises(config_lib.ConfigError, match=f"{field} must be a positive integer, got 0"):
+  with pytest.raises(errors.ConfigError, match=f"{field} must be a positive integer, got 0"):
     config_lib.EpisodeConfig(**{field: 0})

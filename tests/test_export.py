@@ -4,15 +4,20 @@ import pytest
 import tensorflow as tf
 
 from metadropout_tf import config as config_lib
+from metadropout_tf import episodes
+from metadropout_tf import errors
 from metadropout_tf import export
+from metadropout_tf import inner_loop
 from metadropout_tf import meta_learner
+from metadropout_tf import network
 
 
 def test_saved_model_matches_the_package_for_a_fixed_seed(exported):
   learner, meta, loaded, task = exported
   seed = tf.constant([4, 5], tf.int64)
-  expected = meta_learner.adapt_and_predict(learner.model, learner.params, meta, task.support_images,
-                                            task.support_labels, task.query_images, seed, 3)
+  fast = learner.algorithm.adapt_for_test(learner.params, task.support_images,
+                                          task.support_labels, seed, 3)
+  expected = inner_loop.predict(learner.model, fast, task.support_images, task.query_images)
   got = loaded.adapt_and_predict_seeded(task.support_images, task.support_labels,
                                         task.query_images, seed, tf.constant(3))
   np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
@@ -93,8 +98,8 @@ def test_a_saved_model_of_another_version_is_named_as_such(exported, tmp_path):
   """Its weights load, but its run config has fields this version does not know."""
   learner, meta, _, _ = exported
   path = str(tmp_path / "saved_model")
-  export.save(learner.model, learner.params, meta, {"note": "test"}, path)
-  with pytest.raises(config_lib.ConfigError, match=r"at .*saved_model was exported by another "
+  export.save(learner.algorithm, learner.params, {"note": "test"}, path)
+  with pytest.raises(errors.ConfigError, match=r"at .*saved_model was exported by another "
                      r"version of metadropout-tf \(not a config of this version .*'note'"):
     export.load(path)
 
@@ -124,7 +129,7 @@ def test_the_support_checks_run_before_any_computation_reads_the_support_set(exp
   """An empty support set reaching a kernel kills the process (SIGFPE) instead of raising, so
   nothing but the checks may read what they check before every check has passed."""
   learner, meta, _, _ = exported
-  module = export.build_module(learner.model, learner.params, meta, {})
+  module = export.build_module(learner.algorithm, learner.params, {})
   graph = module.adapt.get_concrete_function().graph
   checked = {t.op for i, t in enumerate(graph.inputs[:4]) if i != 2}  # all but the seed
   checks = {op for op in graph.get_operations()
@@ -144,3 +149,52 @@ def test_the_support_checks_run_before_any_computation_reads_the_support_set(exp
                if reads_checked[op] and op not in checking and op.type != "Identity"
                and checks_above[op] != checks]
   assert not unguarded
+
+
+@pytest.mark.parametrize("algorithm", ["maml", "anil"])
+def test_the_saved_model_adapts_what_the_algorithm_adapts(algorithm, tmp_path, omniglot_test):
+  """The SavedModel asks the algorithm which weights adapt: ANIL's adapt returns the head only,
+  and its predictions are the package's."""
+  model = network.Conv4(config_lib.ModelConfig(num_ways=5, num_filters=4))
+  meta = config_lib.MetaConfig(num_inner_steps=2, num_test_mc_samples=2, algorithm=algorithm)
+  learner = meta_learner.MetaLearner(model, meta, config_lib.EpisodeConfig(5, 1, 4, 1))
+  path = str(tmp_path / "saved_model")
+  export.save(learner.algorithm, learner.params, {"note": "test"}, path)
+  loaded = tf.saved_model.load(path)
+  task = episodes.sample_episode(tf.constant(omniglot_test[0][:50]),
+                                 config_lib.EpisodeConfig(5, 1, 4, 1), tf.constant([1, 2], tf.int64))
+  seed = tf.constant([4, 5], tf.int64)
+  adapted = loaded.adapt(task.support_images, task.support_labels, seed, tf.constant(2))
+  assert [tuple(w.shape) for w in adapted] == [tuple(model.params[n].shape)
+                                               for n in learner.algorithm.adapted]
+  assert len(adapted) == (2 if algorithm == "anil" else len(model.theta))
+  fast = learner.algorithm.adapt_for_test(learner.params, task.support_images,
+                                          task.support_labels, seed, 2)
+  expected = inner_loop.predict(model, fast, task.support_images, task.query_images)
+  got = loaded.adapt_and_predict_seeded(task.support_images, task.support_labels,
+                                        task.query_images, seed, tf.constant(2))
+  np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("nan_support", "support_images hold NaN or Inf pixels"),
+    ("empty_support", "support_images is empty"),
+    ("empty_query", "query_images is empty"),
+    ("nan_query", "query_images hold NaN or Inf pixels")])
+def test_predict_adapted_checks_its_images_too(exported, case, message):
+  """With support batch norm the query pass reads the support images: one NaN there, or none
+  at all, would silently give near-uniform probabilities."""
+  _, _, loaded, task = exported
+  adapted = loaded.adapt(task.support_images, task.support_labels, tf.constant([1, 2], tf.int64),
+                         tf.constant(2))
+  support, query = task.support_images, task.query_images
+  if case == "nan_support":
+    support = tf.tensor_scatter_nd_update(support, [[1, 5, 5, 0]], [np.nan])
+  elif case == "empty_support":
+    support = support[:0]
+  elif case == "empty_query":
+    query = query[:0]
+  else:
+    query = tf.tensor_scatter_nd_update(query, [[0, 1, 1, 0]], [np.inf])
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    loaded.predict_adapted(adapted, support, query)

@@ -5,21 +5,22 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import OMNIGLOT_DIR, TFDS_DIR, run
+from helpers import OMNIGLOT_DIR, TFDS_DIR, run
 from metadropout_tf import figures
-from metadropout_tf import meta_learner
-from test_meta_learner import SEED, random_task, tiny_model
+from metadropout_tf import inner_loop
+from helpers import SEED, random_task, tiny_model
 
 
 def test_the_projection_puts_each_point_on_the_side_its_logits_choose():
   model = tiny_model("multiplicative")
   support_x, support_y, query_x, query_y = random_task()
-  fast = meta_learner.adapt(model, model.params, support_x, support_y, 0.5, 2, 1, SEED)
+  fast = inner_loop.adapt(model, model.params, support_x, support_y,
+                          {name: 0.5 for name in model.theta}, 2, 1, SEED)
   panel = figures.boundary_projection(model, fast, support_x, support_y, query_x, query_y,
                                       (0, 2), num_draws=5, seed=SEED)
   x, _, labels = panel["query"]
   assert set(labels) <= {0, 2} and len(x) == 4
-  logits = meta_learner.query_logits(model, fast, support_x, query_x).numpy()
+  logits = inner_loop.query_logits(model, fast, support_x, query_x).numpy()
   keep = np.isin(query_y.numpy(), (0, 2))
   margin = logits[keep, 0] - logits[keep, 2]
   length = np.linalg.norm(fast["head/kernel"].numpy()[:, 0] - fast["head/kernel"].numpy()[:, 2])
@@ -47,6 +48,7 @@ def test_stochastic_activations_draw_around_the_query_pass():
     ("experiments/plot_stochastic_features.py", ["--channels=2", "--draws=2"]),
     ("experiments/plot_decision_boundary.py", ["--steps=0,1", "--draws=3"]),
 ])
+@pytest.mark.slow
 def test_the_figure_commands_write_pngs(finished_run, tmp_path, script, extra):
   output = str(tmp_path / "figure.png")
   result = run(script, f"--runs=A={finished_run},B={finished_run}", f"--output={output}",
@@ -55,6 +57,7 @@ def test_the_figure_commands_write_pngs(finished_run, tmp_path, script, extra):
   assert os.path.getsize(output) > 10000
 
 
+@pytest.mark.slow
 def test_a_figure_of_a_run_without_checkpoints_is_one_line(tmp_path):
   result = run("experiments/plot_decision_boundary.py", f"--runs=A={tmp_path}",
                f"--output={tmp_path / 'x.png'}")

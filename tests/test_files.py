@@ -6,7 +6,9 @@ import time
 
 import pytest
 
+from metadropout_tf import errors
 from metadropout_tf import files
+from metadropout_tf import run_dir
 
 
 def test_a_failure_while_filling_a_replacement_folder_keeps_the_old_one(tmp_path):
@@ -61,11 +63,15 @@ def test_read_json_returns_the_object_it_reads(tmp_path):
   assert files.read_json(path, required=("accuracy",)) == {"accuracy": 90.0, "ci95": 0.5}
 
 
+def run_lock(folder):
+  return run_dir.RunDir(folder).lock()
+
+
 def test_the_lock_is_held_for_the_block_and_refuses_a_live_holder(tmp_path):
-  with files.run_lock(str(tmp_path)):
+  with run_lock(str(tmp_path)):
     assert os.path.exists(tmp_path / "lock")
-    with pytest.raises(files.LockedError, match=f"{tmp_path} is in use by process"):
-      with files.run_lock(str(tmp_path)):
+    with pytest.raises(errors.LockedError, match=f"{tmp_path} is in use by process"):
+      with run_lock(str(tmp_path)):
         pass
   assert not os.path.exists(tmp_path / "lock")
 
@@ -74,7 +80,7 @@ def test_the_lock_is_held_for_the_block_and_refuses_a_live_holder(tmp_path):
 def test_an_unreadable_lock_is_taken_over(tmp_path, capsys, content):
   (tmp_path / "lock").write_text(content)
   os.utime(tmp_path / "lock", (time.time() - 60,) * 2)
-  with files.run_lock(str(tmp_path)):
+  with run_lock(str(tmp_path)):
     pass
   assert "taking over the stale lock" in capsys.readouterr().err
 
@@ -85,7 +91,7 @@ def test_a_just_created_empty_lock_is_given_time_to_get_its_holder(tmp_path, mon
   monkeypatch.setattr(files, "LOCK_WRITE_SECONDS", 0.5)
   (tmp_path / "lock").write_text("")
   created = os.path.getmtime(tmp_path / "lock")
-  with files.run_lock(str(tmp_path)):
+  with run_lock(str(tmp_path)):
     assert time.time() - created >= 0.5
 
 

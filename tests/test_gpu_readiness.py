@@ -2,8 +2,8 @@
 import pytest
 from tensorflow.python.framework import kernels  # pylint: disable=no-name-in-module
 
-from metadropout_tf import noise
-from test_meta_learner import learner_for, tiny_model
+from metadropout_tf import perturbations
+from helpers import learner_for, tiny_model
 
 # Ops whose kernel is registered for every device ("DEFAULT") rather than for the GPU by name:
 # the runtime's own (function calls, loops, placeholders, no-ops) and shape arithmetic that
@@ -49,7 +49,7 @@ def without_gpu_kernel(ops):
 
 
 @pytest.mark.parametrize("name, meta_gradient", [(name, "exact") for name in sorted(
-    noise.STRATEGIES)] + [("multiplicative", "authors_tf1"), ("none", "first_order")])
+    perturbations.PERTURBATIONS)] + [("multiplicative", "authors_tf1"), ("none", "first_order")])
 def test_every_op_of_the_training_and_meta_test_steps_has_a_gpu_kernel(name, meta_gradient):
   learner = learner_for(tiny_model(name), meta_gradient)
   ops = (op_types(learner.meta_gradients.get_concrete_function())

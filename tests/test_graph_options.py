@@ -5,11 +5,11 @@ import tensorflow as tf
 
 from metadropout_tf import config as config_lib
 from metadropout_tf import graph_options
-from metadropout_tf import meta_learner
+from metadropout_tf import inner_loop
 from metadropout_tf import network
 
-from conftest import OMNIGLOT_DIR, TFDS_DIR, checkpoint_values, run
-from test_meta_learner import SEED, learner_for, random_task, tiny_model
+from helpers import OMNIGLOT_DIR, TFDS_DIR, checkpoint_values, run
+from helpers import SEED, learner_for, random_task, tiny_model
 
 # The paper's 5-way network (64 filters, 5 inner steps, 15 queries), one task per meta-batch to
 # keep it short: with Grappler's meta-optimizer on, two fresh runs of this already differed
@@ -66,9 +66,10 @@ def test_the_xla_meta_gradient_agrees_with_the_default_one(noise):
 
   def meta_gradient():
     with tf.GradientTape() as tape:
-      fast = meta_learner.adapt(model, params, support, support_labels, 0.1, 2, 1, SEED, "exact")
-      loss = meta_learner.cross_entropy(
-          meta_learner.query_logits(model, fast, support, query), query_labels)
+      fast = inner_loop.adapt(model, params, support, support_labels,
+                              {name: 0.1 for name in model.theta}, 2, 1, SEED)
+      loss = inner_loop.cross_entropy(
+          inner_loop.query_logits(model, fast, support, query), query_labels)
     return loss, tf.concat([tf.reshape(g, [-1]) for g in tape.gradient(loss, params).values()], 0)
 
   default_loss, default = tf.function(meta_gradient)()

@@ -1,96 +1,108 @@
-"""One conformance test for every registered perturbation, and Table 2's baselines' statistics."""
+"""The perturbation family: each one's sample statistics and query value, Table 2's baselines,
+hyperparameters from the config. (The conformance test every one passes with every algorithm
+is in test_algorithms.)"""
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import helpers
+from helpers import (MU, N, NOISE_SEED, assert_same_distribution, generator_weights, perturb,
+                     reference_normal, softplus, tiny_model)
 from metadropout_tf import config as config_lib
-from metadropout_tf import episodes
-from metadropout_tf import meta_learner
-from metadropout_tf import network
-from metadropout_tf import noise
-from test_meta_learner import (SEED, assert_meta_gradient_matches_finite_differences,
-                               learner_for, random_task, tiny_model)
-from test_noise import N, assert_same_distribution, generator_weights, reference_normal, softplus
+from metadropout_tf import errors
+from metadropout_tf import perturbations
 
-EVERY = sorted(noise.STRATEGIES)
+SEED = NOISE_SEED
+OTHER_SEED = helpers.SEED
 
 
-@pytest.mark.parametrize("name", EVERY)
-def test_meta_gradient_matches_finite_differences(name):
-  """theta's and phi's exact meta-gradient, in float64."""
-  model = tiny_model(name, dtype="float64")
-  names = ["conv3/kernel", "head/kernel"] + [n for n in model.phi if n.startswith("conv")][:2]
-  # a step of 1e-7: the unrolled loss bends sharply (batch norm of 3 channels)
-  assert_meta_gradient_matches_finite_differences(model, names, step=1e-7, per_name=2)
+def test_multiplicative_samples_softplus_of_normal_around_the_generated_mean():
+  z = perturb(perturbations.Multiplicative(), generator_weights(MU))
+  assert_same_distribution(z, softplus(MU + reference_normal((N, 3))))
+  query = perturb(perturbations.Multiplicative(), generator_weights(MU), sample=False)
+  np.testing.assert_array_equal(query, np.broadcast_to(softplus(MU), (N, 3)).astype(np.float32))
 
 
-@pytest.mark.parametrize("name", [n for n in EVERY if noise.STRATEGIES[n]().variables(
-    (3, 3, 1, 3), 0)])
-def test_phi_learns_through_the_second_order_path(name):
-  """Cutting the inner loop's second-order terms changes phi's meta-gradient."""
-  task = episodes.Episode(*random_task())
-  grads = {}
-  for meta_gradient in ("exact", "first_order"):
-    model = tiny_model(name)
-    learner = learner_for(model, meta_gradient)
-    _, _, values = learner.task_gradients(task, SEED)
-    grads[meta_gradient] = dict(zip(learner.variables_by_name, values))
-  for phi in (n for n in model.phi if n.startswith("conv")):
-    exact, first = grads["exact"][phi].numpy(), grads["first_order"][phi].numpy()
-    assert np.abs(exact).max() > 0, phi
-    assert np.abs(exact - first).max() > 1e-3 * np.abs(exact).max(), phi
+def test_learned_variance_samples_softplus_of_normal_with_the_generated_std():
+  log_std = np.array([-1.0, 0.0, 1.0], np.float32)
+  weights = generator_weights(np.concatenate([MU, log_std]))
+  z = perturb(perturbations.LearnedVariance(), weights)
+  assert_same_distribution(z, softplus(MU + softplus(log_std) * reference_normal((N, 3))))
+  query = perturb(perturbations.LearnedVariance(), weights, sample=False)
+  np.testing.assert_allclose(query[0], softplus(MU), rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", EVERY)
-def test_inner_steps_lower_the_support_loss(name, omniglot_test):
-  cfg = config_lib.EpisodeConfig(5, 1, 15, 1)
-  task = episodes.sample_episode(tf.constant(omniglot_test[0][:100]), cfg, SEED)
-  model = network.Conv4(config_lib.ModelConfig(num_ways=5, num_filters=16, noise=name))
-
-  def support_loss_after(num_steps):  # the same draws before and after adapting
-    fast = meta_learner.adapt(model, model.params, task.support_images, task.support_labels,
-                              0.1, num_steps, 4, SEED)
-    return float(meta_learner.inner_loss(model, fast, task.support_images, task.support_labels,
-                                         4, SEED))
-
-  before, after = support_loss_after(0), support_loss_after(5)
-  assert after < 0.99 * before, (before, after)  # (one step from the initial weights may not)
+def test_deterministic_uses_the_mean_on_support_and_query():
+  weights = generator_weights(MU)
+  support = perturb(perturbations.Deterministic(), weights, sample=True)
+  np.testing.assert_array_equal(support, perturb(perturbations.Deterministic(), weights, sample=False))
+  np.testing.assert_allclose(support[0], softplus(MU), rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", EVERY)
-def test_the_query_pass_is_deterministic(name):
-  model = tiny_model(name)
-  x = tf.random.stateless_uniform([2, 6, 16, 16, 1], [1, 2])
-  targets = tf.one_hot(tf.constant([[0, 1, 2, 0, 1, 2]] * 2), 3)
-  a, kept, penalty = model.forward_terms(model.params, x, False, tf.constant([1, 2], tf.int64),
-                                         targets)
-  b = model.forward(model.params, x, False, tf.constant([3, 4], tf.int64))
-  np.testing.assert_array_equal(a.numpy(), b.numpy())
-  np.testing.assert_array_equal(kept.numpy(), targets.numpy())
-  assert penalty is None
+def test_fixed_gaussian_has_no_parameters_and_samples_softplus_of_standard_normal():
+  assert perturbations.FixedGaussian().variables((3, 3, 1, 3), 0) == {}
+  z = perturb(perturbations.FixedGaussian(), {})
+  assert_same_distribution(z, softplus(reference_normal((N, 3))))
+  np.testing.assert_allclose(perturb(perturbations.FixedGaussian(), {}, sample=False), np.log(2), rtol=1e-6)
+
+
+def test_independent_gaussian_is_per_channel_and_ignores_the_input():
+  weights = {"noise_mu": tf.constant(MU)}
+  z = perturb(perturbations.IndependentGaussian(), weights, x=tf.random.normal([N, 1, 1, 1]))
+  assert_same_distribution(z, softplus(MU + reference_normal((N, 3))))
+  query = perturb(perturbations.IndependentGaussian(), weights, sample=False)
+  np.testing.assert_allclose(query[0], softplus(MU), rtol=1e-6)
+
+
+def test_additive_noise_is_normal_with_lambda_times_the_generated_std():
+  f = tf.fill([N, 1, 1, 3], 2.0)
+  h = perturb(perturbations.Additive(), generator_weights(MU), f=f)
+  assert_same_distribution(h, 2.0 + 0.1 * softplus(MU) * reference_normal((N, 3)))
+  np.testing.assert_array_equal(perturb(perturbations.Additive(), generator_weights(MU), sample=False, f=f),
+                                2.0)
+
+
+def test_weight_gaussian_equals_sampling_the_weights():
+  """The local reparameterisation has the marginal of f under weights ~ N(kernel, s^2)."""
+  strategy = perturbations.WeightGaussian()
+  x = tf.constant(np.random.default_rng(1).uniform(size=[1, 3, 3, 2]), tf.float32)
+  kernel = tf.random.normal([3, 3, 2, 3], seed=1)
+  weights = {"kernel": kernel, "bias": tf.constant([0.1, 0.2, 0.3]),
+             "kernel_rho": tf.random.normal([3, 3, 2, 3], -1.0, 0.5, seed=2),
+             "bias_rho": tf.constant([-2.0, -1.0, 0.0])}
+  f = tf.nn.conv2d(x, kernel, 1, "SAME") + weights["bias"]
+  xs = tf.tile(x, [N, 1, 1, 1])
+  local = strategy.perturb(tf.tile(f, [N, 1, 1, 1]), xs, weights, True, SEED).numpy()[:, 1, 1]
+  eps = reference_normal((N, 3, 3, 2, 3)).astype(np.float32)
+  kernels = kernel.numpy() + softplus(weights["kernel_rho"].numpy()) * eps
+  biases = weights["bias"].numpy() + softplus(weights["bias_rho"].numpy()) * reference_normal((N, 3))
+  centre = np.einsum("hwc,nhwco->no", x.numpy()[0], kernels) + biases  # the centre pixel
+  assert_same_distribution(local, centre)
+  query = strategy.perturb(f, x, weights, False, SEED)
+  np.testing.assert_array_equal(query.numpy(), f.numpy())
 
 
 def test_vib_samples_around_f_and_its_kl_is_the_gaussian_one():
-  strategy = noise.VariationalBottleneck(kl_weight=1e-3)
+  strategy = perturbations.VariationalBottleneck(kl_weight=1e-3)
   f = tf.fill([N, 1, 1, 3], 0.5)
   x = tf.zeros([N, 1, 1, 1])
   weights = generator_weights(np.array([-1.0, 0.0, 1.0], np.float32))
-  z = strategy.perturb(f, x, weights, True, SEED).numpy().reshape(N, 3)
+  z = strategy.perturb(f, x, weights, True, OTHER_SEED).numpy().reshape(N, 3)
   sigma = softplus(np.array([-1.0, 0.0, 1.0]))
   assert_same_distribution(z, 0.5 + sigma * reference_normal((N, 3)))
-  np.testing.assert_array_equal(strategy.perturb(f, x, weights, False, SEED).numpy(), f.numpy())
+  np.testing.assert_array_equal(strategy.perturb(f, x, weights, False, OTHER_SEED).numpy(), f.numpy())
   kl = strategy.penalty(f[:1], x[:1], weights).numpy()
   expected = 1e-3 * np.sum(0.5 * (0.25 + sigma**2 - 1) - np.log(sigma))
   np.testing.assert_allclose(kl, [expected], rtol=1e-5)
 
 
 def test_information_dropout_is_log_normal_with_the_capped_alpha():
-  strategy = noise.InformationDropout(kl_weight=1e-4)
+  strategy = perturbations.InformationDropout(kl_weight=1e-4)
   f = tf.fill([N, 1, 1, 3], 2.0)
   x = tf.zeros([N, 1, 1, 1])
   raw = np.array([-2.0, 0.0, 3.0], np.float32)
   alpha = 0.7 / (1 + np.exp(-raw)) + 1e-3
-  z = strategy.perturb(f, x, generator_weights(raw), True, SEED).numpy().reshape(N, 3)
+  z = strategy.perturb(f, x, generator_weights(raw), True, OTHER_SEED).numpy().reshape(N, 3)
   # shifted by 1: the helper compares means relatively, and these are near 0
   assert_same_distribution(1 + np.log(z / 2.0), 1 + alpha * reference_normal((N, 3)))
   kl = strategy.penalty(f[:1], x[:1], generator_weights(raw)).numpy()
@@ -99,7 +111,7 @@ def test_information_dropout_is_log_normal_with_the_capped_alpha():
 
 @pytest.mark.parametrize("gamma", [0.2, 1.0, 2.0])
 def test_mixup_mixes_one_block_per_sample_with_beta_weights(gamma):
-  strategy = noise.Mixup(mixup_gamma=gamma)
+  strategy = perturbations.Mixup(mixup_gamma=gamma)
   samples, batch = 4000, 3
   h = tf.tile(tf.constant([[1.0], [2.0], [4.0]])[None], [samples, 1, 1])  # [S, B, 1]
   targets = tf.tile(tf.eye(3)[None], [samples, 1, 1])
@@ -131,12 +143,12 @@ def test_mixup_mixes_one_block_per_sample_with_beta_weights(gamma):
 
 def test_hyperparameters_come_from_the_config():
   cfg = config_lib.ModelConfig(noise="vib", kl_weight=1e-5, num_ways=3)
-  assert noise.build(cfg).beta == 1e-5
-  assert noise.build(config_lib.ModelConfig(noise="mixup", mixup_gamma=0.2)).gamma == 0.2
-  assert noise.build(config_lib.ModelConfig(noise="additive", noise_scale=0.3)).scale == 0.3
-  assert noise.build(config_lib.ModelConfig(noise="weight_gaussian",
+  assert perturbations.build(cfg).beta == 1e-5
+  assert perturbations.build(config_lib.ModelConfig(noise="mixup", mixup_gamma=0.2)).gamma == 0.2
+  assert perturbations.build(config_lib.ModelConfig(noise="additive", noise_scale=0.3)).scale == 0.3
+  assert perturbations.build(config_lib.ModelConfig(noise="weight_gaussian",
                                             weight_noise_rho=-5.0)).initial_rho == -5.0
-  with pytest.raises(config_lib.ConfigError, match="mixup_gamma must be a positive"):
+  with pytest.raises(errors.ConfigError, match="mixup_gamma must be a positive"):
     config_lib.ModelConfig(noise="mixup", mixup_gamma=0)
 
 

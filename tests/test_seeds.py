@@ -1,50 +1,11 @@
-"""Several seeds per claim: the interval over seeds, the summary, and the command end to end."""
+"""The seeds command end to end: trains, meta-tests, resumes, summarises (its intervals are in
+test_intervals)."""
 import json
 import os
 
-import numpy as np
 import pytest
 
-from conftest import OMNIGLOT_DIR, TFDS_DIR, run
-from metadropout_tf import intervals
-
-
-def test_across_seeds_is_the_t_interval():
-  mean, half_width = intervals.across_seeds([90.0, 92.0, 94.0])
-  assert mean == pytest.approx(92.0)
-  assert half_width == pytest.approx(4.303 * 2.0 / np.sqrt(3))  # t(0.975, 2) * s / sqrt(n)
-  assert intervals.across_seeds(np.arange(50.0))[1] == pytest.approx(
-      2.010 * np.std(np.arange(50.0), ddof=1) / np.sqrt(50), rel=1e-3)
-
-
-def test_across_seeds_needs_two_seeds():
-  with pytest.raises(ValueError, match="at least 2 seeds, got 1"):
-    intervals.across_seeds([93.0])
-
-
-def result(accuracies, seed=0):
-  return {**intervals.summary(list(accuracies)), "split": "test", "way": 5, "shot": 1,
-          "query": 15, "seed": seed}
-
-
-def test_seeds_summary_pairs_each_seed_with_the_baselines_same_seed():
-  rng = np.random.default_rng(0)
-  base = {s: result(rng.uniform(80, 100, 50)) for s in (0, 1, 2)}
-  other = {s: result(np.asarray(base[s]["accuracies"]) + 1.0 + s) for s in (0, 1, 2)}
-  summary = intervals.seeds_summary({"maml": base, "metadrop": other}, "maml")
-  differences = summary["models"]["metadrop"]["difference"]
-  assert [differences["per_seed"][str(s)]["mean"] for s in (0, 1, 2)] == pytest.approx([1, 2, 3])
-  assert differences["mean"] == pytest.approx(2.0)
-  assert differences["across_seeds_ci95"] == pytest.approx(4.303 / np.sqrt(3))
-  maml = summary["models"]["maml"]
-  assert maml["mean"] == pytest.approx(np.mean([base[s]["accuracy"] for s in (0, 1, 2)]))
-  assert "difference" not in maml
-
-
-def test_seeds_summary_refuses_results_on_other_episodes():
-  with pytest.raises(ValueError, match="different episodes"):
-    intervals.seeds_summary({"maml": {0: result([90.0], seed=0)},
-                             "metadrop": {0: result([91.0], seed=1)}}, "maml")
+from helpers import OMNIGLOT_DIR, TFDS_DIR, run
 
 
 @pytest.mark.slow
@@ -77,6 +38,7 @@ def test_seeds_command_trains_evaluates_resumes_and_summarises(tmp_path):
   assert json.loads((folder / "seeds.json").read_text())["models"] == summary["models"]
 
 
+@pytest.mark.slow
 def test_seeds_command_names_an_unknown_variant(tmp_path):
   result = run("experiments/seeds.py", "--preset=presets/quickstart.cfg", "--name=x",
                "--variants=maml,nodrop", f"--results_dir={tmp_path}")

@@ -11,10 +11,11 @@ import time
 import numpy as np
 import pytest
 
-from conftest import (TFDS_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run,
+from helpers import (TFDS_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run,
                       train)
 from metadropout_tf import checkpoints
 from metadropout_tf import export
+from metadropout_tf import run_dir
 from metadropout_tf import training
 
 
@@ -31,6 +32,7 @@ def run_copy(finished_run, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["deleted", "garbled"])
+@pytest.mark.slow
 def test_a_lost_checkpoint_index_file_still_resumes_at_the_newest_step(run_copy, damage):
   index = os.path.join(run_copy, "checkpoints", "checkpoint")
   if damage == "deleted":
@@ -48,6 +50,7 @@ def test_a_lost_checkpoint_index_file_still_resumes_at_the_newest_step(run_copy,
     np.testing.assert_array_equal(checkpoint_values(run_copy, 4)[key], value)
 
 
+@pytest.mark.slow
 def test_a_truncated_newest_checkpoint_falls_back_to_the_previous_one(run_copy):
   directory = os.path.join(run_copy, "checkpoints")
   data = os.path.join(directory, "ckpt-4.data-00000-of-00001")
@@ -63,6 +66,7 @@ def test_a_truncated_newest_checkpoint_falls_back_to_the_previous_one(run_copy):
   assert int(checkpoint_values(run_copy, 4)["step/.ATTRIBUTES/VARIABLE_VALUE"]) == 4
 
 
+@pytest.mark.slow
 def test_only_damaged_checkpoints_never_restart_silently(run_copy):
   directory = os.path.join(run_copy, "checkpoints")
   for step in (2, 4):
@@ -77,12 +81,14 @@ def test_only_damaged_checkpoints_never_restart_silently(run_copy):
 @pytest.mark.parametrize("changed, name", [
     (["--seed=1"], "seed"), (["--train_split=train"], "train_split"),
     (["--meta_gradient=authors_tf1"], "meta.meta_gradient")])
+@pytest.mark.slow
 def test_a_changed_defining_setting_is_refused(run_copy, changed, name):
   result = train(run_copy, *changed, iters=6)
   assert result.returncode != 0
   assert f"holds a run with other settings ({name})" in last_line(result), last_line(result)
 
 
+@pytest.mark.slow
 def test_a_start_that_failed_before_its_first_checkpoint_blocks_nothing(tmp_path):
   savedir = str(tmp_path / "run")
   failed = train(savedir, "--shot=19", "--query=2")  # too many examples: fails after claiming
@@ -92,6 +98,7 @@ def test_a_start_that_failed_before_its_first_checkpoint_blocks_nothing(tmp_path
   assert result.returncode == 0, result.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_and_a_stale_lock_taken_over(run_copy):
   holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
   try:
@@ -109,6 +116,7 @@ def test_a_second_writer_is_refused_and_a_stale_lock_taken_over(run_copy):
   assert not os.path.exists(os.path.join(run_copy, "lock"))
 
 
+@pytest.mark.slow
 def test_weights_made_non_finite_by_the_update_stop_training_and_are_never_saved(tmp_path):
   savedir = str(tmp_path / "run")
   result = train(savedir, "--meta_lr=1e39", "--save_freq=1", iters=5)  # inf in float32
@@ -118,6 +126,7 @@ def test_weights_made_non_finite_by_the_update_stop_training_and_are_never_saved
   assert checkpoints.steps_on_disk(os.path.join(savedir, "checkpoints")) == []
 
 
+@pytest.mark.slow
 def test_a_resumed_run_keeps_only_the_newest_checkpoints(run_copy):
   """Checkpoints of the earlier process (steps 2 and 4) are pruned like the new ones."""
   result = train(run_copy, iters=10)
@@ -125,19 +134,20 @@ def test_a_resumed_run_keeps_only_the_newest_checkpoints(run_copy):
   assert checkpoints.steps_on_disk(os.path.join(run_copy, "checkpoints")) == [10, 8, 6]
 
 
+@pytest.mark.slow
 def test_a_held_out_point_lost_to_a_kill_is_measured_when_the_run_resumes(tmp_path):
   """Killed after step 2's checkpoint, before its held-out point reached the log: the resumed
   run measures it first (the same value, as it is seeded), and never measures a logged one again."""
   savedir = str(tmp_path / "run")
   held_out = ("--eval_freq=2", "--n_eval_episodes=2")
   assert train(savedir, *held_out, iters=2).returncode == 0
-  measured = training.held_out_points(savedir, "test")
+  measured = run_dir.RunDir(savedir).held_out_points("test")
   assert list(measured) == [2]
   shutil.rmtree(os.path.join(savedir, "logs"))
   resumed = train(savedir, *held_out, iters=4)
   assert resumed.returncode == 0, resumed.stderr[-2000:]
   assert resumed.stdout.count("step 2  held-out") == 1
-  points = training.held_out_points(savedir, "test")
+  points = run_dir.RunDir(savedir).held_out_points("test")
   assert sorted(points) == [2, 4] and points[2] == pytest.approx(measured[2])
   again = train(savedir, *held_out, iters=6)
   assert again.returncode == 0 and "step 4  held-out" not in again.stdout
@@ -145,6 +155,7 @@ def test_a_held_out_point_lost_to_a_kill_is_measured_when_the_run_resumes(tmp_pa
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.slow
 def test_a_signal_saves_a_checkpoint_at_the_interrupted_step(tmp_path, signum):
   savedir = str(tmp_path / "run")
   process = subprocess.Popen(
@@ -166,6 +177,7 @@ def test_a_signal_saves_a_checkpoint_at_the_interrupted_step(tmp_path, signum):
   assert int(checkpoint_values(savedir)["optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"]) == step
 
 
+@pytest.mark.slow
 def test_a_mirrored_run_on_two_devices_ends_at_the_single_device_weights(tmp_path):
   runs = {}
   for strategy in ("default", "mirrored"):
@@ -180,6 +192,7 @@ def test_a_mirrored_run_on_two_devices_ends_at_the_single_device_weights(tmp_pat
     np.testing.assert_allclose(runs["mirrored"][key], value, rtol=1e-4, atol=1e-6, err_msg=key)
 
 
+@pytest.mark.slow
 def test_a_metabatch_that_does_not_split_over_the_replicas_is_refused(tmp_path):
   result = train(str(tmp_path / "run"), "--strategy=mirrored", "--logical_cpus=2",
                  "--metabatch=3")
@@ -188,6 +201,7 @@ def test_a_metabatch_that_does_not_split_over_the_replicas_is_refused(tmp_path):
       last_line(result)
 
 
+@pytest.mark.slow
 def test_the_console_is_quiet_unless_asked(tmp_path):
   quiet = train(str(tmp_path / "quiet"), iters=1)
   assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr[-2000:]
@@ -195,6 +209,7 @@ def test_the_console_is_quiet_unless_asked(tmp_path):
   assert loud.returncode == 0 and loud.stderr != ""
 
 
+@pytest.mark.slow
 def test_evaluate_defaults_to_the_runs_settings_and_records_its_config(run_copy):
   result = run("evaluate.py", f"--savedir={run_copy}", "--n_test_iters=2",
                f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}")
@@ -207,6 +222,7 @@ def test_evaluate_defaults_to_the_runs_settings_and_records_its_config(run_copy)
 
 
 @pytest.mark.parametrize("damage", ["variables", "graph"])
+@pytest.mark.slow
 def test_evaluate_names_a_damaged_saved_model_in_one_line(run_copy, damage):
   saved = os.path.join(run_copy, "saved_model")
   target = (os.path.join(saved, "variables", "variables.data-00000-of-00001")
@@ -220,6 +236,7 @@ def test_evaluate_names_a_damaged_saved_model_in_one_line(run_copy, damage):
       last_line(result)
 
 
+@pytest.mark.slow
 def test_evaluate_checks_its_output_path_before_it_starts(run_copy):
   result = run("evaluate.py", f"--savedir={run_copy}", "--output=/nonexistent/dir/out.json")
   assert result.returncode != 0
@@ -233,6 +250,7 @@ def free_port():
     return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_workers_on_this_host_end_at_the_single_device_weights(tmp_path):
   """multi_worker through TF_CONFIG, two processes on loopback, one replica each."""
   single = str(tmp_path / "single")
@@ -268,7 +286,7 @@ for name in ("default", "mirrored"):
   strategy = devices.make_strategy(name)
   with strategy.scope():
     model = network.Conv4(config.ModelConfig(num_ways=5, num_filters=4), seed=1)
-  learner = meta_learner.MetaLearner(model, config.MetaConfig(num_inner_steps=1, meta_sgd=True),
+  learner = meta_learner.MetaLearner(model, config.MetaConfig(num_inner_steps=1, algorithm="meta_sgd"),
                                      episode_config, strategy=strategy)
   loss, _, values, finite = learner.meta_gradients(batch, tf.constant(3, tf.int64))
   grads.append([float(loss)] + [v.numpy() for v in values])
@@ -279,6 +297,7 @@ print("equal")
 """
 
 
+@pytest.mark.slow
 def test_the_mirrored_meta_gradient_equals_the_single_device_one():
   code = MIRRORED_GRADIENT_CHECK.format(data=OMNIGLOT_DIR, tfds=TFDS_DIR)
   result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
@@ -292,6 +311,7 @@ def evaluate(savedir, output, *args):
              f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}", *args)
 
 
+@pytest.mark.slow
 def test_a_killed_meta_test_resumes_at_its_recorded_episodes(finished_run, tmp_path):
   whole = str(tmp_path / "whole.json")
   assert evaluate(finished_run, whole, "--n_test_iters=12").returncode == 0
@@ -323,6 +343,7 @@ def test_a_killed_meta_test_resumes_at_its_recorded_episodes(finished_run, tmp_p
 
 
 @pytest.mark.parametrize("damage", ["garbled", "other seed", "other model"])
+@pytest.mark.slow
 def test_a_meta_test_does_not_resume_from_foreign_or_damaged_progress(finished_run, tmp_path,
                                                                       damage):
   whole = str(tmp_path / "whole.json")
@@ -345,6 +366,7 @@ def test_a_meta_test_does_not_resume_from_foreign_or_damaged_progress(finished_r
     ([100.0, 50.0], "episode 1's accuracy 50.0 is not k/15"),
     ([100.0] * 4, "4 episodes recorded, more than --n_test_iters=3")],
     ids=["over-100", "not-k-of-n", "too-many"])
+@pytest.mark.slow
 def test_a_meta_test_does_not_resume_from_impossible_progress(finished_run, tmp_path, values,
                                                                reason):
   whole = str(tmp_path / "whole.json")
@@ -360,6 +382,7 @@ def test_a_meta_test_does_not_resume_from_impossible_progress(finished_run, tmp_
   assert reason in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_a_folder_at_the_progress_path_is_one_line(finished_run, tmp_path):
   output = str(tmp_path / "out.json")
   os.makedirs(output + ".partial")
@@ -370,6 +393,7 @@ def test_a_folder_at_the_progress_path_is_one_line(finished_run, tmp_path):
 
 
 @pytest.mark.parametrize("flag", ["--shot=0", "--query=-1", "--n_test_mc_samp=0"])
+@pytest.mark.slow
 def test_evaluate_refuses_a_non_positive_episode_flag_naming_it(finished_run, tmp_path, flag):
   result = run("evaluate.py", f"--savedir={finished_run}", f"--output={tmp_path / 'out.json'}",
                flag, f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}")
@@ -379,6 +403,7 @@ def test_evaluate_refuses_a_non_positive_episode_flag_naming_it(finished_run, tm
                                "the run's own value)"), last_line(result)
 
 
+@pytest.mark.slow
 def test_a_kill_during_export_leaves_the_previous_saved_model_whole(run_copy):
   saved = os.path.join(run_copy, "saved_model")
   weights = os.path.join(saved, "variables", "variables.data-00000-of-00001")
@@ -402,6 +427,7 @@ def test_a_kill_during_export_leaves_the_previous_saved_model_whole(run_copy):
   assert open(weights, "rb").read() != before  # step 6's weights, not step 4's
 
 
+@pytest.mark.slow
 def test_tensorboard_shows_the_perturbed_activations(finished_run):
   """Every logged step writes block 1 and 2 activations: query pass and three support draws."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -419,12 +445,14 @@ def test_tensorboard_shows_the_perturbed_activations(finished_run):
   assert grid.max() > 0
 
 
+@pytest.mark.slow
 def test_negative_logical_cpus_is_one_line(tmp_path):
   result = train(str(tmp_path / "run"), "--logical_cpus=-1", iters=1)
   assert result.returncode != 0
   assert last_line(result).startswith("error: --logical_cpus must be 0"), last_line(result)
 
 
+@pytest.mark.slow
 def test_a_savedir_that_is_a_file_is_one_line(tmp_path):
   savedir = tmp_path / "notes.txt"
   savedir.write_text("not a run")

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from metadropout_tf.datasets import manual_builder
 from metadropout_tf.datasets import mini_imagenet
 from metadropout_tf.datasets import omniglot
-from metadropout_tf.datasets.manual_builder import DataError
+from metadropout_tf.errors import DataError
 
 SPLITS = ("train", "val", "test", "trainval")  # trainval = train+val
 

@@ -24,14 +24,10 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from metadropout_tf import errors
 from metadropout_tf import files
-from metadropout_tf.config import ConfigError
 
 tfds.disable_progress_bar()
-
-
-class DataError(ConfigError):
-  """The official files are missing, incomplete or damaged; the message names the file."""
 
 
 class Example(NamedTuple):
@@ -107,12 +103,12 @@ class ManualImageBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
 def _equal_class_size(split, classes):
   """The number of images per class, which must be the same for every class of a split."""
   if not classes:
-    raise DataError(f"split {split!r} lists no classes: check its split file")
+    raise errors.DataError(f"split {split!r} lists no classes: check its split file")
   sizes = {name: len(examples) for name, examples in classes.items()}
   per_class = max(sizes.values())
   for name, size in sizes.items():
     if size < per_class:
-      raise DataError(f"class {name} of split {split!r} has {size} images, others have "
+      raise errors.DataError(f"class {name} of split {split!r} has {size} images, others have "
                       f"{per_class}: the files are incomplete, restore the missing images")
   return per_class
 
@@ -120,7 +116,7 @@ def _equal_class_size(split, classes):
 def prepared_builder(builder_class, manual_dir, tfds_data_dir=None):
   """The builder with its data prepared from `manual_dir` (offline), re-prepared if stale."""
   if not os.path.isdir(manual_dir):
-    raise DataError(f"data directory {manual_dir} does not exist: pass --data_dir pointing "
+    raise errors.DataError(f"data directory {manual_dir} does not exist: pass --data_dir pointing "
                     f"at the official files ({builder_class.name})")
   fingerprint = builder_class.fingerprint(manual_dir)
   builder = builder_class(data_dir=tfds_data_dir)
@@ -185,12 +181,12 @@ def _read_class_major(builder, split):
   parts = split.split("+")
   for part in parts:
     if part not in shapes:
-      raise DataError(f"no split {part!r} in {builder.name}: the official files define "
+      raise errors.DataError(f"no split {part!r} in {builder.name}: the official files define "
                       f"{sorted(shapes)}; add the split's file to --data_dir (it is then "
                       "prepared again), or choose one of those")
   per_class = {shapes[part]["per_class"] for part in parts}
   if len(per_class) > 1:
-    raise DataError(f"splits {parts} have different numbers of images per class {per_class}: "
+    raise errors.DataError(f"splits {parts} have different numbers of images per class {per_class}: "
                     "they cannot be joined; use one of them")
   total = sum(shapes[part]["classes"] for part in parts)
   images = np.empty((total, per_class.pop(), *builder.IMAGE_SHAPE), np.uint8)

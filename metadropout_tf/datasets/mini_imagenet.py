@@ -15,7 +15,8 @@ import os
 from PIL import Image
 
 from metadropout_tf.datasets import manual_builder
-from metadropout_tf.datasets.manual_builder import DataError, Example
+from metadropout_tf.datasets.manual_builder import Example
+from metadropout_tf.errors import DataError
 
 SPLITS = ("train", "val", "test")
 REQUIRED_SPLITS = ("train", "test")

@@ -21,7 +21,8 @@ import numpy as np
 from PIL import Image
 
 from metadropout_tf.datasets import manual_builder
-from metadropout_tf.datasets.manual_builder import DataError, Example
+from metadropout_tf.datasets.manual_builder import Example
+from metadropout_tf.errors import DataError
 
 ARCHIVES = ("images_background", "images_evaluation")
 SPLITS = ("train", "val", "test")

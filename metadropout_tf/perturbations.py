@@ -1,4 +1,4 @@
-"""The paper's perturbations as one family: Keras layers that take a perturbation strategy.
+"""The paper's perturbations as one family, and their registry (`PERTURBATIONS`, `build`).
 
 A perturbation (meta-dropout's multiplicative noise, the additive one, the Table 3 ablations,
 Table 2's baselines, or none) declares its phi variables and may
@@ -13,17 +13,9 @@ before batch norm, as in the authors' code. Hyperparameters (`HYPERPARAMETERS`) 
 import keras
 import tensorflow as tf
 
+from metadropout_tf import errors
 from metadropout_tf import rng
-
-
-def conv_init(seed):
-  """The original code's conv init; seeded, as Keras' global seed did not fix it."""
-  return keras.initializers.TruncatedNormal(stddev=0.02, seed=seed)
-
-
-def dense_init(seed):
-  """The original code's dense init."""
-  return keras.initializers.RandomNormal(stddev=0.02, seed=seed)
+from metadropout_tf.initializers import conv_init
 
 
 class Perturbation:
@@ -277,7 +269,7 @@ class Mixup(Perturbation):
     return tf.reshape(mixture(grouped), tf.shape(h)), mixture(targets)
 
 
-STRATEGIES = {
+PERTURBATIONS = {
     "none": Perturbation,
     "multiplicative": Multiplicative,
     "additive": Additive,
@@ -293,104 +285,9 @@ STRATEGIES = {
 
 
 def build(config):
-  """The perturbation a `ModelConfig` names, with its hyperparameters."""
-  strategy = STRATEGIES[config.noise]
-  return strategy(**{name: getattr(config, name) for name in strategy.HYPERPARAMETERS})
-
-
-class NoisyConv2D(keras.layers.Layer):
-  """3x3 "same" conv (theta) with its noise strategy's variables (phi).
-
-  Runs with its own variables (`call`) or with given ones (`apply`), so the
-  inner loop can pass fast weights as tensors.
-  """
-  theta_names = ("kernel", "bias")
-
-  def __init__(self, filters, noise="multiplicative", seed=0, perturbation=None, **kwargs):
-    """`perturbation`: the strategy object (default: `noise`'s with default hyperparameters)."""
-    super().__init__(**kwargs)
-    self.filters = filters
-    self.seed = seed
-    self.noise = noise
-    self.strategy = perturbation or STRATEGIES[noise]()
-    self.phi_names = ()
-
-  def build(self, input_shape):
-    kernel_shape = (3, 3, input_shape[-1], self.filters)
-    self.kernel = self.add_weight(name="kernel", shape=kernel_shape,
-                                  initializer=conv_init(self.seed))
-    self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
-    phi = self.strategy.variables(kernel_shape, self.seed + 1)
-    for name, (shape, initializer) in phi.items():
-      setattr(self, name, self.add_weight(name=name, shape=shape, initializer=initializer))
-    self.phi_names = tuple(phi)
-
-  def apply(self, weights, x, sample, seed):
-    """The layer as a pure function of `weights` (short name -> tensor).
-
-    x: [B, H, W, C_in] -> perturbed pre-activation [B, H, W, filters].
-    """
-    return self.apply_terms(weights, x, sample, seed)[0]
-
-  def apply_terms(self, weights, x, sample, seed):
-    """(perturbed pre-activation, the perturbation's inner-loss term [B] or None)."""
-    f = tf.nn.bias_add(tf.nn.conv2d(x, weights["kernel"], 1, "SAME"), weights["bias"])
-    penalty = self.strategy.penalty(f, x, weights) if sample else None
-    return self.strategy.perturb(f, x, weights, sample, seed), penalty
-
-  def call(self, x, sample=False, seed=(0, 0)):
-    return self.apply(own_weights(self), x, sample, tf.convert_to_tensor(seed, tf.int64))
-
-  def get_config(self):
-    return {**super().get_config(), "filters": self.filters, "noise": self.noise,
-            "seed": self.seed}
-
-
-class NoisyDense(keras.layers.Layer):
-  """The classifier head, with the original code's logit noise when sampling.
-
-  logits = h @ W + b; when `logit_noise` and sampling, logits + sigma * eps with
-  sigma = softplus(h @ w + b) from one learned column shared by all classes.
-  """
-  theta_names = ("kernel", "bias")
-
-  def __init__(self, units, logit_noise=True, seed=0, **kwargs):
-    super().__init__(**kwargs)
-    self.units = units
-    self.seed = seed
-    self.logit_noise = logit_noise
-
-  @property
-  def phi_names(self):
-    return ("noise_kernel", "noise_bias") if self.logit_noise else ()
-
-  def build(self, input_shape):
-    in_features = input_shape[-1]
-    self.kernel = self.add_weight(name="kernel", shape=(in_features, self.units),
-                                  initializer=dense_init(self.seed))
-    self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
-    if self.logit_noise:
-      self.noise_kernel = self.add_weight(name="noise_kernel", shape=(in_features, 1),
-                                          initializer=dense_init(self.seed + 1))
-      self.noise_bias = self.add_weight(name="noise_bias", shape=(1,), initializer="zeros")
-
-  def apply(self, weights, x, sample, seed):
-    """x: [B, F] -> logits [B, units]."""
-    logits = tf.matmul(x, weights["kernel"]) + weights["bias"]
-    if not (self.logit_noise and sample):
-      return logits
-    sigma = tf.nn.softplus(tf.matmul(x, weights["noise_kernel"]) + weights["noise_bias"])
-    return logits + sigma * rng.normal(tf.shape(logits), seed, logits.dtype)
-
-  def call(self, x, sample=False, seed=(0, 0)):
-    return self.apply(own_weights(self), x, sample, seed)
-
-  def get_config(self):
-    return {**super().get_config(), "units": self.units, "logit_noise": self.logit_noise,
-            "seed": self.seed}
-
-
-def own_weights(layer):
-  """The layer's variables as {short name: tf.Variable}, for `apply`."""
-  names = layer.theta_names + layer.phi_names + getattr(layer, "outer_names", ())
-  return {name: getattr(layer, name).value for name in names}
+  """The perturbation a `ModelConfig` names (`noise`), with its hyperparameters."""
+  if config.noise not in PERTURBATIONS:
+    raise errors.ConfigError(f"unknown noise {config.noise!r}: choose one of "
+                             f"{sorted(PERTURBATIONS)}")
+  family = PERTURBATIONS[config.noise]
+  return family(**{name: getattr(config, name) for name in family.HYPERPARAMETERS})
