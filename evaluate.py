@@ -178,7 +178,7 @@ def main(argv):
   cli.apply_graph_flags()
   try:
     evaluate()
-  except errors.ConfigError as error:
+  except (errors.ConfigError, errors.WriteError) as error:
     sys.exit(f"error: {error}")
 
 

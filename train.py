@@ -172,7 +172,8 @@ def main(argv):
     sys.exit(128 + interrupted.signum)
   except errors.ConfigError as error:
     sys.exit(f"error: {in_flag_terms(str(error))}")
-  except (errors.TrainingError, errors.NoUsableCheckpointError, errors.LockedError) as error:
+  except (errors.TrainingError, errors.NoUsableCheckpointError, errors.LockedError,
+          errors.WriteError) as error:
     sys.exit(f"error: {error}")
 
 

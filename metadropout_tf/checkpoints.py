@@ -17,6 +17,7 @@ from metadropout_tf import errors
 
 PREFIX = "ckpt"
 _INDEX = re.compile(rf"^{PREFIX}-(\d+)\.index$")
+_DATA = re.compile(rf"^{PREFIX}-(\d+)\.data-\d+-of-\d+$")
 
 
 def steps_on_disk(directory):
@@ -40,7 +41,8 @@ def restore_newest(checkpoint, directory, max_to_keep, readable=None):
   readable: the part of `checkpoint` that every checkpoint must hold (default all of it), so
   that a checkpoint saved without a newer entry (the run's config) still reads.
 
-  Leftover `*_temp*` folders of an interrupted save are removed; a checkpoint
+  Leftover `*_temp*` folders of an interrupted save and data files without their index are
+  removed; a checkpoint
   that fails to read (truncated, corrupt, missing shards, other variables) is
   named in a warning, the previous one is tried, and once one reads the damaged
   ones are moved into `damaged/`. Returns (manager, restored
@@ -51,6 +53,13 @@ def restore_newest(checkpoint, directory, max_to_keep, readable=None):
     if "_temp" in name:
       shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
   steps = steps_on_disk(directory)
+  for name in os.listdir(directory):  # a kill while the manager deleted an old checkpoint, or
+    # before a save wrote its index, leaves data without an index: never a usable checkpoint
+    orphan = _DATA.match(name)
+    if orphan and int(orphan[1]) not in steps:
+      os.remove(os.path.join(directory, name))
+      print(f"note: removed {name}, left without its index by an interrupted save or deletion",
+            file=sys.stderr, flush=True)
   restored, failures = None, []
   for step in steps:
     path = os.path.join(directory, f"{PREFIX}-{step}")

@@ -5,13 +5,39 @@ C++ log level is read once, at load). Without absl's `--verbosity` flag on the c
 TensorFlow's C++ lines (the oneDNN banner, CUDA probing on machines without a
 GPU) and the INFO / WARNING lines of absl and TensorFlow's Python logger are
 hidden; any `--verbosity=N` brings them back (TF_CPP_MIN_LOG_LEVEL still wins).
+
+Ctrl-C (SIGINT) or SIGTERM where no one handles them (start-up, a meta-test; the training loop
+saves a checkpoint first) ends the process with one line, not a traceback.
 """
 import contextlib
 import logging as _std_logging
 import os
+import signal
 import sys
 
 VERBOSE = any(arg == "-v" or arg.startswith(("--verbosity", "-v=")) for arg in sys.argv[1:])
+
+
+class _Interrupted(KeyboardInterrupt):
+  """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that every `finally` runs (locks)."""
+
+
+def _raise_interrupted(signum, _):
+  raise _Interrupted(signum)
+
+
+def _interrupted_in_one_line(kind, value, traceback):
+  if not issubclass(kind, KeyboardInterrupt):
+    return sys.__excepthook__(kind, value, traceback)
+  signum = value.args[0] if isinstance(value, _Interrupted) else signal.SIGINT
+  print(f"error: interrupted by {signal.Signals(signum).name}: nothing written was lost; rerun "
+        "the same command to continue", file=sys.stderr, flush=True)
+  sys.stdout.flush()
+  os._exit(128 + signum)  # the status a signal gives; every `finally` has run
+
+
+signal.signal(signal.SIGTERM, _raise_interrupted)
+sys.excepthook = _interrupted_in_one_line
 
 
 @contextlib.contextmanager

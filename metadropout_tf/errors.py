@@ -26,5 +26,14 @@ class NoUsableCheckpointError(RuntimeError):
   """Checkpoints exist but none reads back: never restart silently over them."""
 
 
+class WriteError(RuntimeError):
+  """A file or folder could not be written (a full disk, a read-only folder); what was there
+  before is whole."""
+
+  def __init__(self, path, reason):
+    super().__init__(f"could not write {path} ({reason}): nothing written before was lost; "
+                     "free space (or make the folder writable) and rerun the same command")
+
+
 class LockedError(RuntimeError):
   """Another live process holds a lock that refuses a second holder (a run directory's)."""

@@ -5,6 +5,7 @@ place (a rename within one file system is atomic), so a reader sees the old
 file or the new one, never a part.
 """
 import contextlib
+import fcntl
 import glob
 import json
 import os
@@ -15,17 +16,21 @@ import time
 from metadropout_tf import errors
 
 LOCK_POLL_SECONDS = 1
-LOCK_WRITE_SECONDS = 5  # an empty lock file younger than this is being written, not stale
 
 
 def write_text(path, text):
-  """Writes `text` to `path` atomically."""
+  """Writes `text` to `path` atomically; errors.WriteError if it cannot (the old file stays)."""
   temporary = f"{path}.tmp-{os.getpid()}"
-  with open(temporary, "w") as f:
-    f.write(text)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(temporary, path)
+  try:
+    with open(temporary, "w") as f:
+      f.write(text)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(temporary, path)
+  except OSError as error:
+    with contextlib.suppress(OSError):
+      os.remove(temporary)
+    raise errors.WriteError(path, error.strerror or error) from None
 
 
 def write_figure(figure, path, dpi=120):
@@ -93,51 +98,54 @@ def replaced_dir(path):
 
 @contextlib.contextmanager
 def lock_file(path, what, refusal=None):
-  """Holds the lock file `path` (this host and PID) on `what` while the block runs.
+  """Holds the lock file `path` on `what` while the block runs; the file names the holder
+  (host PID) for messages.
 
-  A lock whose process is gone (same host, dead PID) is taken over with a warning. A live
-  holder raises errors.LockedError naming it and saying `refusal`, or without one is waited for.
+  The lock is an exclusive `fcntl.flock` on the file: the kernel drops it when its process
+  dies, so a lock left by a killed process is free, and taking it over is atomic (two
+  processes can never both hold it). A live holder raises errors.LockedError naming it and
+  saying `refusal`, or without one is waited for.
   """
   me = f"{socket.gethostname()} {os.getpid()}"
   waiting_for = None
   while True:
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR)
     try:
-      descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+      fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      os.close(descriptor)
+      holder = _read(path) or "(starting)"
+      if refusal:
+        raise errors.LockedError(f"{what} is in use by process {holder} (host PID): "
+                                 f"{refusal}") from None
+      if holder != waiting_for:
+        print(f"note: waiting for process {holder} (host PID), which holds {what}",
+              file=sys.stderr, flush=True)
+        waiting_for = holder
+      time.sleep(LOCK_POLL_SECONDS)
+      continue
+    if _same_file(descriptor, path):
       break
-    except FileExistsError:
-      holder = _read(path)
-      if holder is None:
-        continue  # released between our two calls
-      if not holder and _age(path) < LOCK_WRITE_SECONDS:
-        time.sleep(LOCK_POLL_SECONDS)  # just created: its holder is writing its name
-        continue
-      if not _is_dead(holder):
-        if refusal:
-          raise errors.LockedError(f"{what} is in use by process {holder} (host PID): {refusal}") from None
-        if holder != waiting_for:
-          print(f"note: waiting for process {holder} (host PID), which holds {what}",
-                file=sys.stderr, flush=True)
-          waiting_for = holder
-        time.sleep(LOCK_POLL_SECONDS)
-        continue
-      print(f"warning: taking over the stale lock of process {holder} on {what}",
-            file=sys.stderr, flush=True)
-      with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
-  with os.fdopen(descriptor, "w") as f:
-    f.write(me)
+    os.close(descriptor)  # its holder released it and removed the file meanwhile: retry
+  previous = os.read(descriptor, 4096).decode(errors="replace").strip()
+  if previous:
+    print(f"warning: taking over the stale lock of process {previous} on {what}",
+          file=sys.stderr, flush=True)
+  os.ftruncate(descriptor, 0)
+  os.pwrite(descriptor, me.encode(), 0)
   try:
     yield
   finally:
-    if _read(path) == me:
-      os.remove(path)
+    os.remove(path)  # while still locked: a waiter that opened it retries on the new file
+    os.close(descriptor)
 
 
-def _age(path):
+def _same_file(descriptor, path):
+  """Whether `path` still names the file open as `descriptor`."""
   try:
-    return time.time() - os.path.getmtime(path)
+    return os.stat(path).st_ino == os.fstat(descriptor).st_ino
   except FileNotFoundError:
-    return 0.0
+    return False
 
 
 def _read(path):
@@ -148,15 +156,3 @@ def _read(path):
     return None
 
 
-def _is_dead(holder):
-  """Whether the lock's process surely no longer runs (only knowable on this host)."""
-  host, _, pid = holder.rpartition(" ")
-  if host != socket.gethostname() or not pid.isdigit():
-    return not pid.isdigit()  # another host's lock is trusted; garbage is not
-  try:
-    os.kill(int(pid), 0)
-  except ProcessLookupError:
-    return True
-  except PermissionError:
-    return False
-  return False

@@ -8,6 +8,7 @@ the seed and the step, so the step is the RNG state), TensorBoard logs and, at
 the end, the SavedModel. One process writes it at a time; rerunning resumes from
 the newest checkpoint that reads back, and a run with other settings is refused.
 """
+import contextlib
 import dataclasses
 import json
 import os
@@ -104,7 +105,8 @@ def _train_locked(run_config, run, schedule, data_dir, tfds_data_dir, strategy, 
 
   def save(step):
     if manager.latest_checkpoint != os.path.join(manager.directory, f"{checkpoints.PREFIX}-{step}"):
-      manager.save(checkpoint_number=step)
+      with unwritable_as_one_error(f"checkpoint {checkpoints.PREFIX}-{step} in {run.checkpoints}"):
+        manager.save(checkpoint_number=step)
 
   with _StopRequests() as stop:
     if (schedule.evaluates_at(start)
@@ -121,11 +123,23 @@ def _train_locked(run_config, run, schedule, data_dir, tfds_data_dir, strategy, 
   save(int(step_var))
   path = run.saved_model
   if chief:
-    with files.replaced_dir(path) as temporary:
+    with unwritable_as_one_error(f"the SavedModel {path}"), files.replaced_dir(path) as temporary:
       export.save(learner.algorithm, learner.params, run_config.to_dict(), temporary)
     print(f"exported SavedModel to {path} (peak memory of this process "
           f"{_peak_memory_gib():.1f} GiB)", flush=True)
   return path
+
+
+@contextlib.contextmanager
+def unwritable_as_one_error(what):
+  """An I/O failure inside (TensorFlow's writers raise OpError) as errors.WriteError."""
+  try:
+    yield
+  except (OSError, tf.errors.OpError) as error:
+    reason = getattr(error, "strerror", None) or getattr(error, "message", None) or str(error)
+    # TensorFlow's first line is "{{function_node ...}} path; reason"
+    reason = (reason.strip().splitlines() or [type(error).__name__])[0].rpartition("; ")[2]
+    raise errors.WriteError(what, reason[:200]) from None
 
 
 def _peak_memory_gib():

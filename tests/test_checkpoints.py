@@ -54,3 +54,34 @@ def test_a_checkpoint_without_a_newer_entry_reads_through_the_readable_part(tmp_
   manager.save(checkpoint_number=3)
   names = dict(tf.train.list_variables(os.path.join(directory, "ckpt-3")))
   assert "config/.ATTRIBUTES/VARIABLE_VALUE" in names
+
+
+def test_after_a_flipped_bit_in_the_newest_checkpoint_the_next_save_works(tmp_path):
+  """The damaged checkpoint is read through `readable`, a Checkpoint of its own: the deferred
+  restore its failed read leaves behind (of save_counter) never reaches the saving one."""
+  directory = str(tmp_path)
+  saved(directory, [2, 4])
+  data = [n for n in os.listdir(directory) if n.startswith("ckpt-4.data")][0]
+  content = bytearray(open(os.path.join(directory, data), "rb").read())
+  content[len(content) // 2] ^= 0x10
+  open(os.path.join(directory, data), "wb").write(bytes(content))
+  value = tf.Variable(-1.0)
+  manager, restored = checkpoints.restore_newest(tf.train.Checkpoint(value=value), directory, 3,
+                                                 tf.train.Checkpoint(value=value))
+  assert restored.endswith("ckpt-2") and float(value) == 2.0
+  value.assign(5.0)
+  manager.save(checkpoint_number=5)
+  assert checkpoints.steps_on_disk(directory) == [5, 2]
+
+
+def test_data_left_without_its_index_by_a_kill_is_removed(tmp_path, capsys):
+  """A kill between the manager's deletion of an old checkpoint's index and of its data."""
+  directory = str(tmp_path)
+  saved(directory, [2, 4])
+  os.remove(os.path.join(directory, "ckpt-2.index"))
+  value = tf.Variable(-1.0)
+  _, restored = checkpoints.restore_newest(tf.train.Checkpoint(value=value), directory, 3)
+  assert restored.endswith("ckpt-4")
+  assert sorted(os.listdir(directory)) == ["checkpoint", "ckpt-4.data-00000-of-00001",
+                                           "ckpt-4.index"]
+  assert "removed ckpt-2.data-00000-of-00001" in capsys.readouterr().err

@@ -10,10 +10,12 @@ import time
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from helpers import (TFDS_DIR, OMNIGLOT_DIR, ROOT, TINY, checkpoint_values, last_line, run,
                       train)
 from metadropout_tf import checkpoints
+from metadropout_tf import errors
 from metadropout_tf import export
 from metadropout_tf import run_dir
 from metadropout_tf import training
@@ -50,12 +52,21 @@ def test_a_lost_checkpoint_index_file_still_resumes_at_the_newest_step(run_copy,
     np.testing.assert_array_equal(checkpoint_values(run_copy, 4)[key], value)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "one flipped bit"])
 @pytest.mark.slow
-def test_a_truncated_newest_checkpoint_falls_back_to_the_previous_one(run_copy):
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(run_copy, damage):
+  """A flipped bit once made the fallback work and the first save fail (TensorFlow's deferred
+  restore of the failed read)."""
   directory = os.path.join(run_copy, "checkpoints")
   data = os.path.join(directory, "ckpt-4.data-00000-of-00001")
   with open(data, "r+b") as f:
-    f.truncate(os.path.getsize(data) // 2)
+    if damage == "truncated":
+      f.truncate(os.path.getsize(data) // 2)
+    else:
+      content = bytearray(f.read())
+      content[len(content) // 2] ^= 0x10
+      f.seek(0)
+      f.write(bytes(content))
   os.makedirs(os.path.join(directory, "ckpt-6_temp", "part"))  # an interrupted save's leftover
   result = train(run_copy, iters=4)
   assert result.returncode == 0, result.stderr[-2000:]
@@ -100,10 +111,13 @@ def test_a_start_that_failed_before_its_first_checkpoint_blocks_nothing(tmp_path
 
 @pytest.mark.slow
 def test_a_second_writer_is_refused_and_a_stale_lock_taken_over(run_copy):
-  holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+  holds = ("import fcntl, os, socket, sys, time; fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR);"
+           " fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, f'{socket.gethostname()} "
+           "{os.getpid()}'.encode()); print('held', flush=True); time.sleep(600)")
+  holder = subprocess.Popen([sys.executable, "-c", holds, os.path.join(run_copy, "lock")],
+                            stdout=subprocess.PIPE, text=True)
   try:
-    with open(os.path.join(run_copy, "lock"), "w") as f:
-      f.write(f"{os.uname().nodename} {holder.pid}")
+    assert holder.stdout.readline().strip() == "held"
     result = train(run_copy, iters=4)
     assert result.returncode != 0
     assert last_line(result).startswith(f"error: {run_copy} is in use by process "), last_line(result)
@@ -175,6 +189,48 @@ def test_a_signal_saves_a_checkpoint_at_the_interrupted_step(tmp_path, signum):
   step = int(message.split("at step ")[1].split(":")[0])
   assert step >= 3 and checkpoints.steps_on_disk(os.path.join(savedir, "checkpoints")) == [step]
   assert int(checkpoint_values(savedir)["optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"]) == step
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.slow
+def test_a_signal_during_start_up_is_one_line_and_leaves_no_held_lock(tmp_path, signum):
+  """Before the first step (the run directory claimed, the data loading): no traceback, and the
+  next start neither waits nor is refused."""
+  savedir = str(tmp_path / "run")
+  process = subprocess.Popen(
+      [sys.executable, "train.py", f"--savedir={savedir}", "--n_train_iters=4", *TINY],
+      cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 120
+  while not os.path.exists(os.path.join(savedir, "lock")):
+    assert time.time() < deadline and process.poll() is None
+    time.sleep(0.01)
+  process.send_signal(signum)
+  stdout, stderr = process.communicate(timeout=120)
+  assert process.returncode == 128 + signum, stderr[-1500:]
+  assert "Traceback" not in stderr and not stdout.count("step 1/")
+  assert stderr.strip().splitlines()[-1] == (
+      f"error: interrupted by {signal.Signals(signum).name}: nothing written was lost; rerun the "
+      "same command to continue")
+  assert train(savedir, iters=2).returncode == 0
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_meta_test_is_one_line_and_keeps_its_progress(finished_run, tmp_path):
+  output = str(tmp_path / "result.json")
+  process = subprocess.Popen(
+      [sys.executable, "evaluate.py", f"--savedir={finished_run}", "--n_test_iters=100000",
+       f"--output={output}", f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}"],
+      cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 120
+  while not os.path.exists(output + ".partial"):
+    assert time.time() < deadline and process.poll() is None
+    time.sleep(0.05)
+  process.send_signal(signal.SIGINT)
+  _, stderr = process.communicate(timeout=120)
+  assert process.returncode == 128 + signal.SIGINT
+  assert "Traceback" not in stderr
+  assert stderr.strip().splitlines()[-1].startswith("error: interrupted by SIGINT")
+  assert len(json.load(open(output + ".partial"))["accuracies"]) >= 10
 
 
 @pytest.mark.slow
@@ -461,3 +517,12 @@ def test_a_savedir_that_is_a_file_is_one_line(tmp_path):
   assert last_line(result) == (f"error: --savedir {savedir} is a file, not a run directory: "
                                "name a folder (new or a run's)"), last_line(result)
   assert savedir.read_text() == "not a run"
+
+
+def test_tensorflow_s_write_failures_become_one_line():
+  failure = tf.errors.ResourceExhaustedError(
+      None, None, "{{function_node __wrapped__SaveV2}} /x/ckpt-6_temp/part; No space left on device")
+  with pytest.raises(errors.WriteError, match=r"could not write checkpoint ckpt-6 \(No space left "
+                     r"on device\): nothing written before was lost"):
+    with training.unwritable_as_one_error("checkpoint ckpt-6"):
+      raise failure
