@@ -2,18 +2,60 @@
 directory, and restored runs."""
 import functools
 import os
+import sys
 
 from absl import app
 from absl import flags
 
 from metadropout_tf import console
 from metadropout_tf import datasets
+from metadropout_tf import errors
 from metadropout_tf import evaluation
 from metadropout_tf import graph_options
 from metadropout_tf import run_labels
 from metadropout_tf import run_dir
 
 FLAGS = flags.FLAGS
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def expand_flagfiles(argv, including=None):
+  """argv with every --flagfile=PATH replaced by the file's flags, recursively.
+
+  PATH is relative to the working directory on the command line and to the including file's
+  folder inside a flagfile (absl reads both relative to the working directory, so a preset that
+  includes its base worked only from the repository's root). A missing file is a ConfigError.
+  """
+  expanded = []
+  arguments = iter(argv)
+  for argument in arguments:
+    if argument == "--flagfile":
+      argument = f"--flagfile={next(arguments, '')}"
+    if not argument.startswith("--flagfile="):
+      expanded.append(argument)
+      continue
+    path = os.path.expanduser(argument[len("--flagfile="):])
+    if including and not os.path.isabs(path):
+      path = os.path.join(os.path.dirname(including), path)
+    try:
+      with open(path) as f:
+        lines = [line.strip() for line in f]
+    except OSError as error:
+      where = f" (included by {including})" if including else ""
+      raise errors.ConfigError(f"cannot read --flagfile {path}{where}: "
+                               f"{error.strerror or error}") from None
+    expanded += expand_flagfiles([l for l in lines if l and not l.startswith("#")], path)
+  return expanded
+
+
+def run(main):
+  """absl's app.run(main), with the flagfiles expanded first (see `expand_flagfiles`); a flagfile
+  that cannot be read is one line."""
+  try:
+    argv = [sys.argv[0], *expand_flagfiles(sys.argv[1:])]
+  except errors.ConfigError as error:
+    sys.exit(f"error: {error}")
+  app.run(main, argv=argv)
 
 
 def define_data_flags(with_dataset=True):
@@ -45,7 +87,14 @@ def apply_graph_flags():
 
 
 def data_dir(dataset):
-  return FLAGS.data_dir or os.path.join("..", "shared", "datasets", dataset)
+  """--data_dir, else ../shared/datasets/<dataset> beside the working directory or, failing
+  that, beside the repository."""
+  if FLAGS.data_dir:
+    return FLAGS.data_dir
+  beside_here = os.path.join("..", "shared", "datasets", dataset)
+  if os.path.isdir(beside_here):
+    return beside_here
+  return os.path.join(REPOSITORY, "..", "shared", "datasets", dataset)
 
 
 @functools.lru_cache(maxsize=None)

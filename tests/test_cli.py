@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from metadropout_tf import cli
 from metadropout_tf import config as config_lib
 from metadropout_tf import errors
 from metadropout_tf import run_labels
@@ -159,9 +160,9 @@ PAPER_SETTINGS = {
 
 def parse_preset(path, monkeypatch):
   monkeypatch.chdir(ROOT)  # presets name their base preset relative to the project
-  import train  # pylint: disable=import-outside-toplevel
+  from metadropout_tf import train  # pylint: disable=import-outside-toplevel
   train.FLAGS.unparse_flags()
-  train.FLAGS(["train.py", f"--flagfile={path}", "--savedir=unused"])
+  train.FLAGS(["train.py", *cli.expand_flagfiles([f"--flagfile={path}"]), "--savedir=unused"])
   return train.run_config_from_flags(), train.FLAGS.n_train_iters
 
 
@@ -364,3 +365,34 @@ def test_mini_imagenet_trains_exports_and_meta_tests(tmp_path):
   results = json.load(open(os.path.join(savedir, "meta_test_test.json")))
   assert len(results["accuracies"]) == 3 and 0 <= results["accuracy"] <= 100
   assert results["way"] == 5 and results["query"] == 2
+
+
+def test_a_flagfile_includes_its_base_relative_to_itself(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)  # not the repository: absl alone would look for ../<base> here
+  flags = cli.expand_flagfiles([f"--flagfile={ROOT}/presets/omniglot_20way_1shot/metadrop.cfg",
+                                "--seed=3"])
+  assert flags[0] == "--dataset=omniglot" and flags[-2:] == ["--noise=multiplicative", "--seed=3"]
+  with pytest.raises(errors.ConfigError, match=r"cannot read --flagfile .*nope.cfg"):
+    cli.expand_flagfiles(["--flagfile", "nope.cfg"])
+
+
+@pytest.mark.slow
+def test_the_console_script_trains_a_preset_from_another_folder(tmp_path):
+  """metadropout-train (installed by pip) with a per-row preset, run outside the clone."""
+  command = [os.path.join(os.path.dirname(sys.executable), "metadropout-train")]
+  if not os.path.exists(command[0]):  # the interpreter's own scripts folder holds it under pip
+    command = [sys.executable, "-m", "metadropout_tf.train"]
+  result = subprocess.run(
+      [*command, f"--flagfile={ROOT}/presets/omniglot_20way_1shot/metadrop.cfg",
+       f"--savedir={tmp_path / 'run'}", "--n_train_iters=1", *TINY],
+      cwd=str(tmp_path), capture_output=True, text=True, timeout=600)
+  assert result.returncode == 0, result.stderr[-1500:]
+  assert json.load(open(tmp_path / "run" / "config.json"))["model"]["noise"] == "multiplicative"
+
+
+@pytest.mark.slow
+def test_the_flags_page_matches_the_flags():
+  result = run("-m", "metadropout_tf.flag_docs")
+  assert result.returncode == 0, result.stderr[-1500:]
+  assert result.stdout == open(os.path.join(ROOT, "docs", "flags.md")).read(), (
+      "docs/flags.md is out of date: python -m metadropout_tf.flag_docs > docs/flags.md")
