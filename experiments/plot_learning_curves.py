@@ -30,24 +30,28 @@ FLAGS = flags.FLAGS
 
 
 def held_out_curve(path, split):
-  """[(step, accuracy %)] that train.py logged in the run directory `path`, by step."""
+  """[(step, accuracy %, its 95% interval or None)] that train.py logged in the run directory
+  `path`, by step (runs of earlier versions logged no interval)."""
   run = run_dir.RunDir(path)
   points = run.held_out_points(split)
   if not points:
     raise ValueError(f"no {run_dir.held_out_tag(split)} in {run.logs}: was it trained with "
                      "--eval_freq?")
-  return sorted(points.items())
+  intervals = run.held_out_points(split, "ci95")
+  return [(step, accuracy, intervals.get(step)) for step, accuracy in sorted(points.items())]
 
 
 def plot(curves, path, title):
-  figure, axis = plt.subplots(figsize=(6, 4))
+  figure, axis = plt.subplots(figsize=(7.5, 4))
   for label, points in curves.items():
-    axis.plot(*zip(*points), marker="o", label=label)
+    steps, accuracies, intervals = zip(*points)
+    errors = None if None in intervals else intervals
+    axis.errorbar(steps, accuracies, yerr=errors, marker="o", capsize=3, label=label)
   axis.set_xlabel("meta-iteration")
   axis.set_ylabel(f"held-out ({FLAGS.split}) accuracy, %")
   axis.set_title(title)
   axis.grid(alpha=0.3)
-  axis.legend()
+  axis.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")  # clear of the data
   figure.tight_layout()
   files.write_figure(figure, path)
   plt.close(figure)

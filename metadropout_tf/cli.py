@@ -55,6 +55,10 @@ def run(main):
     argv = [sys.argv[0], *expand_flagfiles(sys.argv[1:])]
   except errors.ConfigError as error:
     sys.exit(f"error: {error}")
+  # --help lists the key flags of the program absl sees (sys.argv[0]: a wrapper or a console
+  # script); give it those of the module that defines them, the shared data flags among them.
+  for flag in FLAGS.get_key_flags_for_module(sys.modules[main.__module__]):
+    FLAGS.register_key_flag_for_module(argv[0], flag)
   app.run(main, argv=argv)
 
 

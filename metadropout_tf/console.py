@@ -30,7 +30,7 @@ def _interrupted_in_one_line(kind, value, traceback):
   if not issubclass(kind, KeyboardInterrupt):
     return sys.__excepthook__(kind, value, traceback)
   signum = value.args[0] if isinstance(value, _Interrupted) else signal.SIGINT
-  print(f"error: interrupted by {signal.Signals(signum).name}: nothing written was lost; rerun "
+  print(f"interrupted by {signal.Signals(signum).name}: nothing written was lost; rerun "
         "the same command to continue", file=sys.stderr, flush=True)
   sys.stdout.flush()
   os._exit(128 + signum)  # the status a signal gives; every `finally` has run

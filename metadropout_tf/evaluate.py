@@ -34,6 +34,7 @@ from metadropout_tf import export
 from metadropout_tf import files
 from metadropout_tf import pretrained
 from metadropout_tf import run_dir
+from metadropout_tf import signals
 
 flags.DEFINE_string("savedir", None, "a training run's directory (holds saved_model/)")
 flags.DEFINE_string("model", None, "instead of --savedir: a shipped model's name (python -m "
@@ -51,8 +52,10 @@ flags.DEFINE_string("output", None, "JSON results file (default SAVEDIR/meta_tes
                     "with --model, meta_test_<split>_<model>.json here)")
 flags.DEFINE_boolean("keep_finished", False, "if --output already holds the finished result of "
                      "these episodes, print it and stop (for scripts that rerun to continue)")
+flags.adopt_module_key_flags(cli)  # --help lists the data flags too
 FLAGS = flags.FLAGS
 PROGRESS_EVERY = 10  # episodes between saves of OUTPUT.partial
+PROGRESS_SECONDS = 30  # a progress line at least this often (and every 100 episodes)
 
 
 def evaluate():
@@ -63,6 +66,9 @@ def evaluate():
     saved = pretrained.path(FLAGS.model)
     output = FLAGS.output or f"meta_test_{FLAGS.split}_{FLAGS.model}.json"
   else:
+    if not os.path.isdir(FLAGS.savedir):
+      raise errors.ConfigError(f"no run directory at {files.resolved(FLAGS.savedir)}: pass "
+                               "the --savedir a train.py run wrote")
     saved = run_dir.RunDir(FLAGS.savedir).saved_model
     output = FLAGS.output or run_dir.RunDir(FLAGS.savedir).meta_test_result(FLAGS.split)
   try:
@@ -100,15 +106,30 @@ def evaluate():
   partial = f"{output}.partial"
   done = _resumable(partial, progress_key, episode_config.num_ways * episode_config.num_queries)
   start = time.perf_counter()
+  last_line = [start]
+
   def progress(count, accuracies):
     if count % PROGRESS_EVERY == 0:
       files.write_json(partial, dict(progress_key, accuracies=accuracies))
-    if count % 100 == 0:
+    now = time.perf_counter()
+    if count % 100 == 0 or now - last_line[0] > PROGRESS_SECONDS or count == FLAGS.n_test_iters:
+      last_line[0] = now
+      rate = (count - len(done)) / (now - start)
       print(f"{count}/{FLAGS.n_test_iters} episodes  running accuracy "
-            f"{sum(accuracies) / count:.2f}%  {time.perf_counter() - start:.0f} s", flush=True)
+            f"{sum(accuracies) / count:.2f}%  {now - start:.0f} s  "
+            f"ETA {(FLAGS.n_test_iters - count) / rate / 60:.1f} min", flush=True)
 
-  results = evaluation.meta_test(predict, images, episode_config, FLAGS.n_test_iters, FLAGS.seed,
-                                 on_episode=progress, done=done)
+  with signals.StopRequests() as stop:
+    def progress_or_stop(count, accuracies):
+      progress(count, accuracies)
+      if stop.signum and count < FLAGS.n_test_iters:
+        files.write_json(partial, dict(progress_key, accuracies=accuracies))
+        raise errors.Interrupted(f"interrupted by {stop.name} after {count} episodes: they are "
+                                 f"kept in {partial}; rerun the same command to continue",
+                                 stop.signum)
+
+    results = evaluation.meta_test(predict, images, episode_config, FLAGS.n_test_iters,
+                                   FLAGS.seed, on_episode=progress_or_stop, done=done)
   print(f"accuracy: {results['accuracy']:.2f} +- {results['ci95']:.2f}")
   results.update(episodes, **({"shipped_model": FLAGS.model} if FLAGS.model else
                               {"savedir": FLAGS.savedir}), config=run_config.to_dict())
@@ -178,6 +199,9 @@ def main(argv):
   cli.apply_graph_flags()
   try:
     evaluate()
+  except errors.Interrupted as interrupted:
+    print(interrupted, file=sys.stderr)  # asked for, not an error
+    sys.exit(128 + interrupted.signum)
   except (errors.ConfigError, errors.WriteError) as error:
     sys.exit(f"error: {error}")
 

@@ -69,8 +69,31 @@ def check_writable(path):
     raise OSError(f"folder {folder} does not exist")
   if os.path.isdir(path):
     raise OSError(f"{path} is a folder")
-  if not os.access(folder, os.W_OK):
-    raise OSError(f"folder {folder} is not writable")
+  check_writable_folder(folder)
+
+
+def resolved(path):
+  """`path`, and what it means if it is relative: "x (here: /abs/x)"."""
+  return path if os.path.isabs(path) else f"{path} (from the current folder: {os.path.abspath(path)})"
+
+
+MIN_FREE_BYTES = 50 * 2**20  # room for a few checkpoints and a SavedModel of the paper's sizes
+
+
+def check_writable_folder(folder):
+  """Creates `folder` if needed and writes a file in it; raises OSError now, naming why, if it
+  cannot (read-only, not permitted, a file in the way) or has under 50 MiB free."""
+  try:
+    os.makedirs(folder, exist_ok=True)
+    probe = os.path.join(folder, f".write-test-{os.getpid()}")
+    with open(probe, "w") as f:
+      f.write("x")
+    os.remove(probe)
+  except OSError as error:
+    raise OSError(f"folder {folder} is not writable ({error.strerror or error})") from None
+  free = shutil.disk_usage(folder).free
+  if free < MIN_FREE_BYTES:
+    raise OSError(f"folder {folder} has only {free / 2**20:.1f} MiB free")
 
 
 @contextlib.contextmanager

@@ -110,14 +110,14 @@ class RunDir:
       raise errors.ConfigError(f"no checkpoint in {self.checkpoints}: train the run first")
     return learner, run_config
 
-  def held_out_points(self, split):
+  def held_out_points(self, split, statistic="accuracy"):
     """{step: held-out accuracy %} logged in logs/ (a resumed run's repeats of a step agree,
-    as the evaluation is seeded)."""
+    as the evaluation is seeded); statistic="ci95": its 95% interval over the episodes."""
     points = {}
     for path in sorted(glob.glob(os.path.join(self.logs, "events.out.tfevents.*"))):
       for event in tf.compat.v1.train.summary_iterator(path):
         for value in event.summary.value:
-          if value.tag == held_out_tag(split):
+          if value.tag == held_out_tag(split, statistic):
             points[event.step] = float(tf.make_ndarray(value.tensor))
     return points
 
@@ -141,9 +141,9 @@ class RunDir:
                              "config: rerun its train.py command with a new --savedir")
 
 
-def held_out_tag(split):
-  """The TensorBoard tag of the held-out accuracy on `split`."""
-  return f"held_out_{split}/accuracy"
+def held_out_tag(split, statistic="accuracy"):
+  """The TensorBoard tag of the held-out accuracy on `split` (or of its "ci95")."""
+  return f"held_out_{split}/{statistic}"
 
 
 def main(argv):

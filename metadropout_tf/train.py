@@ -24,6 +24,7 @@ from metadropout_tf import config as config_lib
 from metadropout_tf import datasets
 from metadropout_tf import devices
 from metadropout_tf import errors
+from metadropout_tf import files
 from metadropout_tf import perturbations
 from metadropout_tf import training
 
@@ -76,6 +77,7 @@ flags.DEFINE_integer("log_freq", 50, "progress line and TensorBoard scalars ever
 flags.DEFINE_integer("eval_freq", 1000, "held-out accuracy every this many iterations (0: never)")
 flags.DEFINE_integer("n_eval_episodes", 100, "episodes of each periodic held-out evaluation")
 flags.mark_flag_as_required("savedir")
+flags.adopt_module_key_flags(cli)  # --help lists the data flags too
 FLAGS = flags.FLAGS
 
 
@@ -152,6 +154,10 @@ def check_placement_flags():
   if os.path.exists(FLAGS.savedir) and not os.path.isdir(FLAGS.savedir):
     raise errors.ConfigError(f"--savedir {FLAGS.savedir} is a file, not a run directory: "
                                  "name a folder (new or a run's)")
+  try:
+    files.check_writable_folder(FLAGS.savedir)
+  except OSError as error:
+    raise errors.ConfigError(f"--savedir: {error}: choose another folder, or free space") from None
 
 
 def main(argv):
@@ -170,7 +176,7 @@ def main(argv):
     training.train(run_config, FLAGS.savedir, schedule, cli.data_dir(FLAGS.dataset),
                    FLAGS.tfds_data_dir)
   except errors.Interrupted as interrupted:
-    print(f"error: {interrupted}", file=sys.stderr)
+    print(interrupted, file=sys.stderr)  # asked for, not an error
     sys.exit(128 + interrupted.signum)
   except errors.ConfigError as error:
     sys.exit(f"error: {in_flag_terms(str(error))}")

@@ -13,7 +13,6 @@ import dataclasses
 import json
 import os
 import resource
-import signal
 import sys
 import time
 
@@ -32,6 +31,7 @@ from metadropout_tf import meta_learner
 from metadropout_tf import network
 from metadropout_tf import rng
 from metadropout_tf import run_dir
+from metadropout_tf import signals
 
 @dataclasses.dataclass(frozen=True)
 class Schedule:
@@ -108,7 +108,7 @@ def _train_locked(run_config, run, schedule, data_dir, tfds_data_dir, strategy, 
       with unwritable_as_one_error(f"checkpoint {checkpoints.PREFIX}-{step} in {run.checkpoints}"):
         manager.save(checkpoint_number=step)
 
-  with _StopRequests() as stop:
+  with signals.StopRequests() as stop:
     if (schedule.evaluates_at(start)
         and start not in run.held_out_points(run_config.eval_split)):
       # The last run saved this step's checkpoint but died before its held-out point was logged.
@@ -225,24 +225,9 @@ def _held_out(learner, images, run_config, schedule, writer, step, stop):
         f"+- {results['ci95']:.2f}% over {results['num_episodes']} episodes", flush=True)
   with writer.as_default(step=step):
     tf.summary.scalar(run_dir.held_out_tag(run_config.eval_split), results["accuracy"])
+    tf.summary.scalar(run_dir.held_out_tag(run_config.eval_split, "ci95"), results["ci95"])
   writer.flush()  # a kill in the next steps must not lose the point
 
 
 class _Abandoned(Exception):
   pass
-
-
-class _StopRequests:
-  """Records SIGINT (Ctrl-C) and SIGTERM instead of dying mid-step; `signum` is the last one."""
-
-  signum = None
-
-  def __enter__(self):
-    def record(signum, _):
-      self.signum = signum
-    self.previous = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
-    return self
-
-  def __exit__(self, *_):
-    for s, previous in self.previous.items():
-      signal.signal(s, previous)

@@ -339,7 +339,8 @@ def test_learning_curves_are_plotted_from_a_runs_logs(tmp_path):
   result = run("experiments/plot_learning_curves.py", f"--output_dir={output}", f"tiny={savedir}")
   assert result.returncode == 0, result.stderr[-2000:]
   curves = json.load(open(os.path.join(output, "curves.json")))
-  assert [step for step, _ in curves["tiny"]["points"]] == [2, 4]
+  assert [step for step, _, _ in curves["tiny"]["points"]] == [2, 4]
+  assert all(interval > 0 for _, _, interval in curves["tiny"]["points"])  # each point's +-
   for name in ("tiny.png", "curves.png"):
     assert open(os.path.join(output, name), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
   no_logs = run("experiments/plot_learning_curves.py", f"--output_dir={output}",
@@ -396,3 +397,20 @@ def test_the_flags_page_matches_the_flags():
   assert result.returncode == 0, result.stderr[-1500:]
   assert result.stdout == open(os.path.join(ROOT, "docs", "flags.md")).read(), (
       "docs/flags.md is out of date: python -m metadropout_tf.flag_docs > docs/flags.md")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["train.py", "evaluate.py"])
+def test_help_lists_the_scripts_flags_and_the_data_flags(script):
+  result = run(script, "--help")  # (absl's --help exits with status 1)
+  for flag in ("--data_dir", "--tfds_data_dir", "--seed"):
+    assert f"  {flag}:" in result.stdout, flag
+
+
+@pytest.mark.slow
+def test_a_missing_run_or_data_directory_is_named_as_such(tmp_path):
+  result = run("evaluate.py", "--savedir=no_such_run")
+  assert last_line(result).startswith(f"error: no run directory at no_such_run (from the "
+                                      f"current folder: {ROOT}/no_such_run)"), last_line(result)
+  result = run("train.py", f"--savedir={tmp_path / 'run'}", "--data_dir=missing", "--n_train_iters=1")
+  assert "data directory missing (from the current folder: " in last_line(result), last_line(result)

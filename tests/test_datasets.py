@@ -1,5 +1,6 @@
 """The tensorflow-datasets builders: real class counts and pixels, offline tfds.load, the
 miniImageNet val split and bad input on small generated fixtures."""
+import glob
 import io
 import os
 import random
@@ -223,6 +224,26 @@ def test_damaged_prepared_data_is_named_and_prepared_again(tmp_path, capsys):
   np.testing.assert_array_equal(again, first)
 
 
+@pytest.mark.parametrize("damage", ["shard removed", "shard emptied", "dataset_info garbled",
+                                    "metadata garbled"])
+def test_prepared_data_damaged_otherwise_is_named_and_prepared_again(tmp_path, capsys, damage):
+  manual = make_mini_imagenet(tmp_path / "mini")
+  tfds_dir = str(tmp_path / "tfds")
+  first, _ = datasets.load("miniimagenet", manual, "train", tfds_dir)
+  version = glob.glob(str(tmp_path / "tfds" / "mini_imagenet" / "*"))[0]
+  shard = glob.glob(os.path.join(version, "*-train.tfrecord*"))[0]
+  if damage == "shard removed":
+    os.remove(shard)
+  elif damage == "shard emptied":
+    open(shard, "w").close()
+  else:
+    open(os.path.join(version, damage.split()[0] + ".json"), "w").write("{garbled")
+  capsys.readouterr()
+  again, _ = datasets.load("miniimagenet", manual, "train", tfds_dir)
+  assert f"warning: the prepared data in {version} is damaged" in capsys.readouterr().err
+  np.testing.assert_array_equal(again, first)
+
+
 def test_damaged_data_another_process_prepared_again_is_read_not_prepared_twice(tmp_path,
                                                                               monkeypatch):
   """Two readers find the same damage (say, the suite's two workers): the one that takes the
@@ -300,10 +321,10 @@ def test_fingerprints_identify_the_files(tmp_path):
 def test_a_second_process_waits_while_one_prepares(tmp_path):
   manual = make_mini_imagenet(tmp_path / "mini", splits=(("train", 2), ("test", 2)))
   tfds_dir = str(tmp_path / "tfds")
-  builder = datasets.DATASETS["miniimagenet"].builder(data_dir=tfds_dir)
+  builder_class = datasets.DATASETS["miniimagenet"].builder
   load = ("from metadropout_tf import datasets; "
           f"print(datasets.load('miniimagenet', {manual!r}, 'test', {tfds_dir!r})[0].shape)")
-  with manual_builder.preparation_lock(builder):  # as if this process were preparing
+  with manual_builder.preparation_lock(builder_class, tfds_dir):  # as if this one prepared
     waiting = subprocess.Popen([sys.executable, "-c", load], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     for line in waiting.stderr:

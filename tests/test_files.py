@@ -156,3 +156,14 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
     files.write_json(str(path), {"accuracy": 2.0})
   assert json.loads(path.read_text()) == {"accuracy": 1.0}
   assert os.listdir(tmp_path) == ["result.json"]
+
+
+def test_a_folder_that_cannot_be_written_or_is_nearly_full_is_named(tmp_path, monkeypatch):
+  (tmp_path / "file").write_text("")
+  with pytest.raises(OSError, match=r"folder .*file/run is not writable \(Not a directory\)"):
+    files.check_writable_folder(str(tmp_path / "file" / "run"))
+  files.check_writable_folder(str(tmp_path / "run"))
+  assert os.listdir(tmp_path / "run") == []  # the probe is gone
+  monkeypatch.setattr(files, "MIN_FREE_BYTES", 2**62)
+  with pytest.raises(OSError, match=r"folder .*run has only [0-9.]+ MiB free"):
+    files.check_writable_folder(str(tmp_path / "run"))

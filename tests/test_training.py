@@ -185,7 +185,7 @@ def test_a_signal_saves_a_checkpoint_at_the_interrupted_step(tmp_path, signum):
   _, stderr = process.communicate(timeout=300)
   assert process.returncode == 128 + signum
   message = stderr.strip().splitlines()[-1]
-  assert message.startswith("error: interrupted at step ") and "rerun the same command" in message
+  assert message.startswith("interrupted at step ") and "rerun the same command" in message
   step = int(message.split("at step ")[1].split(":")[0])
   assert step >= 3 and checkpoints.steps_on_disk(os.path.join(savedir, "checkpoints")) == [step]
   assert int(checkpoint_values(savedir)["optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"]) == step
@@ -209,7 +209,7 @@ def test_a_signal_during_start_up_is_one_line_and_leaves_no_held_lock(tmp_path, 
   assert process.returncode == 128 + signum, stderr[-1500:]
   assert "Traceback" not in stderr and not stdout.count("step 1/")
   assert stderr.strip().splitlines()[-1] == (
-      f"error: interrupted by {signal.Signals(signum).name}: nothing written was lost; rerun the "
+      f"interrupted by {signal.Signals(signum).name}: nothing written was lost; rerun the "
       "same command to continue")
   assert train(savedir, iters=2).returncode == 0
 
@@ -229,8 +229,10 @@ def test_ctrl_c_in_a_meta_test_is_one_line_and_keeps_its_progress(finished_run, 
   _, stderr = process.communicate(timeout=120)
   assert process.returncode == 128 + signal.SIGINT
   assert "Traceback" not in stderr
-  assert stderr.strip().splitlines()[-1].startswith("error: interrupted by SIGINT")
-  assert len(json.load(open(output + ".partial"))["accuracies"]) >= 10
+  line = stderr.strip().splitlines()[-1]
+  assert line.startswith("interrupted by SIGINT after ") and "kept in" in line, line
+  episodes = int(line.split(" after ")[1].split()[0])
+  assert len(json.load(open(output + ".partial"))["accuracies"]) == episodes >= 10
 
 
 @pytest.mark.slow

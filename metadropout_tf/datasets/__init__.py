@@ -8,6 +8,7 @@ from typing import NamedTuple
 from metadropout_tf.datasets import manual_builder
 from metadropout_tf.datasets import mini_imagenet
 from metadropout_tf.datasets import omniglot
+from metadropout_tf import files
 from metadropout_tf.errors import DataError
 
 SPLITS = ("train", "val", "test", "trainval")  # trainval = train+val
@@ -43,6 +44,6 @@ def load(dataset, data_dir, split, tfds_data_dir=None):
 def fingerprint(dataset, data_dir):
   """A short hash identifying the data files (`RunConfig.data_fingerprint`)."""
   if not os.path.isdir(data_dir):
-    raise DataError(f"data directory {data_dir} does not exist: pass --data_dir pointing at "
+    raise DataError(f"data directory {files.resolved(data_dir)} does not exist: pass --data_dir pointing at "
                     f"the official {dataset} files")
   return DATASETS[dataset].builder.fingerprint(data_dir)

@@ -17,6 +17,7 @@ Each example is {"image": uint8 [H, W, C], "label": class index within its split
 "index": position within its class, "class_name", "file_name"}.
 """
 import os
+import shutil
 import sys
 from typing import Callable, Dict, List, NamedTuple
 
@@ -116,15 +117,15 @@ def _equal_class_size(split, classes):
 def prepared_builder(builder_class, manual_dir, tfds_data_dir=None):
   """The builder with its data prepared from `manual_dir` (offline), re-prepared if stale."""
   if not os.path.isdir(manual_dir):
-    raise errors.DataError(f"data directory {manual_dir} does not exist: pass --data_dir pointing "
+    raise errors.DataError(f"data directory {files.resolved(manual_dir)} does not exist: pass --data_dir pointing "
                     f"at the official files ({builder_class.name})")
   fingerprint = builder_class.fingerprint(manual_dir)
-  builder = builder_class(data_dir=tfds_data_dir)
-  if _prepared_from(builder, fingerprint):
+  builder = _readable_builder(builder_class, tfds_data_dir)
+  if builder and _prepared_from(builder, fingerprint):
     return builder
-  with preparation_lock(builder):
-    builder = builder_class(data_dir=tfds_data_dir)  # another process may have prepared it
-    if _prepared_from(builder, fingerprint):
+  with preparation_lock(builder_class, tfds_data_dir):
+    builder = _readable_builder(builder_class, tfds_data_dir, remove_damaged=True)
+    if _prepared_from(builder, fingerprint):  # another process may have prepared it
       return builder
     mode = tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS
     if builder.is_prepared():
@@ -139,10 +140,36 @@ def _prepared_from(builder, fingerprint):
   return builder.is_prepared() and builder.info.metadata.get("source_fingerprint") == fingerprint
 
 
-def preparation_lock(builder):
+def _version_dir(builder_class, tfds_data_dir):
+  """<tfds data dir>/<name>/<version>, where tfds keeps the prepared data."""
+  root = tfds_data_dir or os.environ.get("TFDS_DATA_DIR") or tfds.core.constants.DATA_DIR
+  return os.path.join(os.path.expanduser(root), builder_class.name, str(builder_class.VERSION))
+
+
+def _readable_builder(builder_class, tfds_data_dir, remove_damaged=False):
+  """The builder, or None if its prepared metadata (dataset_info.json, metadata.json) does not
+  read; with `remove_damaged` (under the preparation lock) that data is removed, with a warning
+  naming it, and prepared again by the caller."""
+  try:
+    builder = builder_class(data_dir=tfds_data_dir)
+    builder.info.metadata.get("source_fingerprint")  # reads metadata.json
+    return builder
+  except Exception as error:  # pylint: disable=broad-except  (tfds raises JSON, protobuf or OS
+    # errors by damage: each means "prepare again")
+    if not remove_damaged:
+      return None
+    folder = _version_dir(builder_class, tfds_data_dir)
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+    print(f"warning: the prepared data in {folder} is damaged ({reason}); preparing it again",
+          file=sys.stderr, flush=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    return builder_class(data_dir=tfds_data_dir)
+
+
+def preparation_lock(builder_class, tfds_data_dir=None):
   """One process prepares a dataset at a time (say, a test suite's two workers, or train.py
   and evaluate.py started together on a fresh cache); the others wait for it."""
-  folder = os.path.dirname(builder.data_dir)  # <data dir>/<name>/<version>
+  folder = _version_dir(builder_class, tfds_data_dir)
   os.makedirs(os.path.dirname(folder), exist_ok=True)
   return files.lock_file(f"{folder}.lock", f"the preparation of {folder}")
 
@@ -161,10 +188,11 @@ def load_class_major(builder_class, manual_dir, split, tfds_data_dir=None):
   read_from = _preparation_stamp(builder)
   try:
     return _read_class_major(builder, split)
-  except tf.errors.DataLossError as error:
-    print(f"warning: the prepared data in {builder.data_dir} is damaged "
-          f"({str(error).splitlines()[0]}); preparing it again", file=sys.stderr, flush=True)
-  with preparation_lock(builder):
+  except tf.errors.OpError as error:  # a bad record, a shard missing or emptied
+    reason = str(error).strip().splitlines()[0].rpartition("}} ")[2][:200]
+    print(f"warning: the prepared data in {builder.data_dir} is damaged ({reason}); preparing "
+          "it again", file=sys.stderr, flush=True)
+  with preparation_lock(builder_class, tfds_data_dir):
     if _preparation_stamp(builder) == read_from:  # else another process prepared it meanwhile
       _prepare(builder, manual_dir, tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS)
   return _read_class_major(builder_class(data_dir=tfds_data_dir), split)

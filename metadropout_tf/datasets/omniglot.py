@@ -20,6 +20,7 @@ import zipfile
 import numpy as np
 from PIL import Image
 
+from metadropout_tf import files
 from metadropout_tf.datasets import manual_builder
 from metadropout_tf.datasets.manual_builder import Example
 from metadropout_tf.errors import DataError
@@ -151,8 +152,8 @@ def _read_archive(data_dir, archive):
   zip_path = folder + ".zip"
   characters = {}
   if os.path.isdir(folder):
-    for root, _, files in os.walk(folder):
-      for file in files:
+    for root, _, names in os.walk(folder):
+      for file in names:
         path = os.path.join(root, file)
         match = _MEMBER.match(path.replace(os.sep, "/"))
         if match:
@@ -179,5 +180,5 @@ def _read_archive(data_dir, archive):
 
 def _require_data_dir(data_dir):
   if not os.path.isdir(data_dir):
-    raise DataError(f"data directory {data_dir} does not exist: pass --data_dir pointing at "
+    raise DataError(f"data directory {files.resolved(data_dir)} does not exist: pass --data_dir pointing at "
                       "the Omniglot archives and splits/vinyals/")
