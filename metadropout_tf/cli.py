@@ -49,8 +49,10 @@ def expand_flagfiles(argv, including=None):
 
 
 def run(main):
-  """absl's app.run(main), with the flagfiles expanded first (see `expand_flagfiles`); a flagfile
-  that cannot be read is one line."""
+  """Runs a CLI's `main()` under absl, what every CLI does around it done here: flagfiles
+  expanded first (see `expand_flagfiles`; one that cannot be read is one line), positional
+  arguments refused, the console quieted, the graph flags applied, and an interrupt that
+  `main` stopped at a safe point (errors.Interrupted) printed as its one line, exit 128+signal."""
   try:
     argv = [sys.argv[0], *expand_flagfiles(sys.argv[1:])]
   except errors.ConfigError as error:
@@ -59,7 +61,19 @@ def run(main):
   # script); give it those of the module that defines them, the shared data flags among them.
   for flag in FLAGS.get_key_flags_for_module(sys.modules[main.__module__]):
     FLAGS.register_key_flag_for_module(argv[0], flag)
-  app.run(main, argv=argv)
+
+  def main_of_absl(parsed_argv):
+    if len(parsed_argv) > 1:
+      raise app.UsageError(f"unexpected arguments {parsed_argv[1:]}")
+    console.quiet_python_loggers()
+    apply_graph_flags()
+    try:
+      main()
+    except errors.Interrupted as interrupted:
+      print(interrupted, file=sys.stderr)  # asked for, not an error
+      sys.exit(128 + interrupted.signum)
+
+  app.run(main_of_absl, argv=argv)
 
 
 def define_data_flags(with_dataset=True):

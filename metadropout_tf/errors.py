@@ -14,8 +14,9 @@ class TrainingError(RuntimeError):
   """Training cannot go on; the message says why and what to do. Checkpoints are kept."""
 
 
-class Interrupted(TrainingError):
-  """SIGINT or SIGTERM: a checkpoint was saved at the interrupted step."""
+class Interrupted(RuntimeError):
+  """SIGINT or SIGTERM, stopped at a safe point (training saved a checkpoint, a meta-test its
+  episodes); not an error: the CLIs print its message as is."""
 
   def __init__(self, message, signum):
     super().__init__(message)

@@ -18,7 +18,6 @@ import os
 import sys
 import time
 
-from absl import app
 from absl import flags
 
 from metadropout_tf import console  # before TensorFlow loads
@@ -192,16 +191,9 @@ def _check_accuracies(accuracies, queries_per_episode):
                        "its queries right")
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments {argv[1:]}")
-  console.quiet_python_loggers()
-  cli.apply_graph_flags()
+def main():
   try:
     evaluate()
-  except errors.Interrupted as interrupted:
-    print(interrupted, file=sys.stderr)  # asked for, not an error
-    sys.exit(128 + interrupted.signum)
   except (errors.ConfigError, errors.WriteError) as error:
     sys.exit(f"error: {error}")
 

@@ -12,7 +12,6 @@ import dataclasses
 import os
 import sys
 
-from absl import app
 from absl import flags
 
 from metadropout_tf import console  # before TensorFlow loads
@@ -160,11 +159,7 @@ def check_placement_flags():
     raise errors.ConfigError(f"--savedir: {error}: choose another folder, or free space") from None
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments {argv[1:]}")
-  console.quiet_python_loggers()
-  cli.apply_graph_flags()
+def main():
   try:
     schedule = schedule_from_flags()
     run_config = run_config_from_flags()  # settings are checked before the data is read
@@ -175,9 +170,6 @@ def main(argv):
         run_config, data_fingerprint=datasets.fingerprint(FLAGS.dataset, cli.data_dir(FLAGS.dataset)))
     training.train(run_config, FLAGS.savedir, schedule, cli.data_dir(FLAGS.dataset),
                    FLAGS.tfds_data_dir)
-  except errors.Interrupted as interrupted:
-    print(interrupted, file=sys.stderr)  # asked for, not an error
-    sys.exit(128 + interrupted.signum)
   except errors.ConfigError as error:
     sys.exit(f"error: {in_flag_terms(str(error))}")
   except (errors.TrainingError, errors.NoUsableCheckpointError, errors.LockedError,
