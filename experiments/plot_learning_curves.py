@@ -30,15 +30,13 @@ FLAGS = flags.FLAGS
 
 
 def held_out_curve(path, split):
-  """[(step, accuracy %, its 95% interval or None)] that train.py logged in the run directory
-  `path`, by step (runs of earlier versions logged no interval)."""
+  """RunDir.held_out_curve of the run directory `path`; ValueError if it logged none."""
   run = run_dir.RunDir(path)
-  points = run.held_out_points(split)
+  points = run.held_out_curve(split)
   if not points:
     raise ValueError(f"no {run_dir.held_out_tag(split)} in {run.logs}: was it trained with "
                      "--eval_freq?")
-  intervals = run.held_out_points(split, "ci95")
-  return [(step, accuracy, intervals.get(step)) for step, accuracy in sorted(points.items())]
+  return points
 
 
 def plot(curves, path, title):

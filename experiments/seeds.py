@@ -16,7 +16,9 @@ share NAME share its models). Rerun the same command to continue after a stop: t
 from its checkpoints and finished evaluations are kept. The summary (printed, and
 results/NAME/SUMMARY_NAME.json) gives per model the mean over seeds with a 95% t-interval over seeds
 (t = 4.30 for 3 seeds) beside each seed's per-episode interval, and against the first variant
-the per-seed paired differences with their mean and t-interval over seeds.
+the per-seed paired differences with their mean and t-interval over seeds. Each result also
+keeps its run's held-out points, so experiments/plot_results.py draws the figures from results/
+alone.
 """
 import os
 import subprocess
@@ -27,6 +29,7 @@ from absl import flags
 
 from metadropout_tf import files
 from metadropout_tf import intervals
+from metadropout_tf import run_dir
 from metadropout_tf import variants
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -68,8 +71,12 @@ def run(command):
              "to continue from the last checkpoint")
 
 
+def savedir_of(label, seed):
+  return os.path.join(FLAGS.runs_dir, FLAGS.name, label, f"seed_{seed}")
+
+
 def train_and_evaluate(label, variant, gradient, seed, result_path):
-  savedir = os.path.join(FLAGS.runs_dir, FLAGS.name, label, f"seed_{seed}")
+  savedir = savedir_of(label, seed)
   run([os.path.join(ROOT, "train.py"), f"--flagfile={FLAGS.preset}", f"--seed={seed}",
        f"--n_train_iters={FLAGS.n_train_iters}", f"--meta_gradient={gradient}",
        f"--save_freq={FLAGS.save_freq}", f"--eval_freq={FLAGS.eval_freq}",
@@ -92,6 +99,21 @@ def read_result(path):
   if result["num_episodes"] != FLAGS.test_episodes:
     sys.exit(f"error: {path} holds {result['num_episodes']} episodes, not --test_episodes="
              f"{FLAGS.test_episodes}: use the same value, or delete it to meta-test again")
+  return result
+
+
+def with_held_out_curve(result, path, savedir):
+  """`result` with its run's held-out points ("held_out": split and [step, accuracy, ci95]),
+  written into `path`, so the learning curves are drawn from results/ alone; unchanged when it
+  has them or its run directory is not here."""
+  if "held_out" in result or not os.path.isdir(savedir):
+    return result
+  split = result["config"]["eval_split"]
+  points = run_dir.RunDir(savedir).held_out_curve(split)
+  if not points:
+    return result
+  result = dict(result, held_out={"split": split, "points": points})
+  files.write_json(path, result)
   return result
 
 
@@ -130,6 +152,7 @@ def main(argv):
         train_and_evaluate(label, variant, gradient, seed, path)
         result = read_result(path)
       if result is not None:
+        result = with_held_out_curve(result, path, savedir_of(label, seed))
         results.setdefault(label, {})[seed] = result
   baseline = runs[0][0]
   if baseline not in results:

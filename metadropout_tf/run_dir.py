@@ -121,6 +121,13 @@ class RunDir:
             points[event.step] = float(tf.make_ndarray(value.tensor))
     return points
 
+  def held_out_curve(self, split):
+    """[(step, accuracy %, its 95% interval or None)] of the held-out points on `split`, by
+    step (runs of earlier versions logged no interval)."""
+    intervals = self.held_out_points(split, "ci95")
+    return [(step, accuracy, intervals.get(step))
+            for step, accuracy in sorted(self.held_out_points(split).items())]
+
   def restore_config(self):
     """Writes config.json back from the newest checkpoint that carries it, else from the
     SavedModel; returns where it came from."""

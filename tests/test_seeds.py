@@ -11,7 +11,7 @@ from helpers import OMNIGLOT_DIR, TFDS_DIR, run
 @pytest.mark.slow
 def test_seeds_command_trains_evaluates_resumes_and_summarises(tmp_path):
   command = ["experiments/seeds.py", "--preset=presets/quickstart.cfg", "--name=tiny",
-             "--variants=maml,metadrop", "--seeds=0,1", "--n_train_iters=2", "--eval_freq=0",
+             "--variants=maml,metadrop", "--seeds=0,1", "--n_train_iters=2", "--eval_freq=2", "--n_eval_episodes=2",
              "--save_freq=2", "--test_episodes=4", f"--runs_dir={tmp_path / 'runs'}",
              f"--results_dir={tmp_path / 'results'}",
              "--train_flags=--num_filters=4,--query=3,--metabatch=2,--n_steps=1",
@@ -22,6 +22,11 @@ def test_seeds_command_trains_evaluates_resumes_and_summarises(tmp_path):
   per_seed = {(label, seed): json.loads((folder / label / f"seed_{seed}.json").read_text())
               for label in ("maml", "metadrop") for seed in (0, 1)}
   assert all(r["num_episodes"] == 4 for r in per_seed.values())
+  # Each result keeps its run's held-out points, so the figures need no run directory.
+  for result in per_seed.values():
+    assert result["held_out"]["split"] == "test"
+    [(step, accuracy, ci95)] = result["held_out"]["points"]
+    assert step == 2 and 0 <= accuracy <= 100 and ci95 >= 0
   # Each seed trained its own model, and every model met the same episodes.
   assert per_seed["maml", 0]["accuracies"] != per_seed["maml", 1]["accuracies"]
   summary = json.loads((folder / "seeds.json").read_text())

@@ -1,0 +1,163 @@
+"""The figures of RESULTS.md, drawn from the committed results alone (no run directory needed).
+
+  python experiments/plot_results.py                 # every section that has results
+  python experiments/plot_results.py --sections=omniglot_5way1shot_2000_seeds
+
+For each section, a folder of results/ that experiments/seeds.py filled (LABEL/seed_S.json):
+results/figures/<section>.png, a dot-and-whisker plot of every model's meta-test accuracy (each
+seed with its interval over the test episodes, the mean over seeds with its 95% t-interval over
+seeds, and the paper's number with its interval where the paper has that model in that setting),
+and results/figures/<section>_curves.png, the held-out points of every seed during training with
+their intervals.
+"""
+import collections
+import glob
+import os
+import re
+import sys
+
+from absl import app
+from absl import flags
+import matplotlib
+
+from metadropout_tf import config
+from metadropout_tf import files
+from metadropout_tf import intervals
+from metadropout_tf import variants
+
+matplotlib.use("Agg")
+from matplotlib import pyplot as plt  # noqa: E402  pylint: disable=g-import-not-at-top
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# section folder -> (title, the paper's setting of variants.SETTINGS or None if it has none)
+SECTIONS = {
+    "omniglot_5way1shot_2000_seeds": ("Omniglot 5-way 1-shot, 2000 iterations", None),
+    "omniglot_20way1shot_2000_seeds": ("Omniglot 20-way 1-shot, 2000 iterations (5% of the "
+                                       "paper's)", "omniglot_20way_1shot"),
+}
+
+flags.DEFINE_list("sections", list(SECTIONS), "folders of --results_dir to draw")
+flags.DEFINE_string("results_dir", os.path.join(ROOT, "results"), "where the sections are")
+flags.DEFINE_string("output_dir", None, "where the PNGs go (default: RESULTS_DIR/figures)")
+FLAGS = flags.FLAGS
+
+
+def variant_of(label):
+  """(variant name, meta-gradient or None) of a seeds.py label such as maml_authors_tf1."""
+  for gradient in config.META_GRADIENTS:
+    if label.endswith(f"_{gradient}"):
+      return label[:-len(gradient) - 1], gradient
+  return label, None
+
+
+def read_section(folder):
+  """{label: {seed: result}} of folder/LABEL/seed_S.json, labels in variants.py's order."""
+  results = collections.defaultdict(dict)
+  for path in glob.glob(os.path.join(folder, "*", "seed_*.json")):
+    seed = int(re.fullmatch(r"seed_(\d+)\.json", os.path.basename(path)).group(1))
+    try:
+      result = files.read_json(path, required=("accuracy", "ci95"))
+    except ValueError as error:
+      raise ValueError(f"{error}: rerun experiments/seeds.py to meta-test that model again")
+    results[os.path.basename(os.path.dirname(path))][seed] = result
+  order = list(variants.VARIANTS)
+  return dict(sorted(results.items(), key=lambda item: (
+      order.index(variant_of(item[0])[0]) if variant_of(item[0])[0] in order else len(order),
+      item[0])))
+
+
+def row_label(label):
+  name, gradient = variant_of(label)
+  row = variants.VARIANTS[name].row if name in variants.VARIANTS else name
+  return f"{row} ({gradient})" if gradient else row
+
+
+def plot_accuracies(results, setting, title, path):
+  """Dot-and-whisker: per model its seeds, their mean over seeds and the paper's number."""
+  figure, axis = plt.subplots(figsize=(8, 0.8 + 0.75 * len(results)))
+  for row, (label, by_seed) in enumerate(results.items()):
+    seeds = sorted(by_seed)
+    for i, seed in enumerate(seeds):
+      y = row + 0.12 * (i - (len(seeds) - 1) / 2)
+      axis.errorbar(by_seed[seed]["accuracy"], y, xerr=by_seed[seed]["ci95"], fmt="o",
+                    color="0.55", markersize=4, capsize=2,
+                    label="one seed (interval over test episodes)" if row == i == 0 else None)
+    if len(seeds) >= 2:
+      mean, ci95 = intervals.across_seeds([by_seed[s]["accuracy"] for s in seeds])
+      axis.errorbar(mean, row - 0.3, xerr=ci95, fmt="D", color="black", capsize=4,
+                    label="mean over seeds (95% t-interval)" if row == 0 else None)
+    paper = setting and variants.VARIANTS.get(variant_of(label)[0])
+    paper = paper.paper_result(setting) if paper else None
+    if paper:
+      axis.errorbar(paper[0], row + 0.3, xerr=paper[1], fmt="*", color="tab:red",
+                    markersize=10, capsize=4, label="paper (40K iterations)")
+  axis.set_yticks(range(len(results)))
+  axis.set_yticklabels([row_label(label) for label in results])
+  axis.invert_yaxis()
+  axis.set_xlabel("meta-test accuracy, % (1000 episodes)")
+  axis.set_title(title)
+  axis.grid(axis="x", alpha=0.3)
+  handles, labels = axis.get_legend_handles_labels()
+  unique = dict(zip(labels, handles))
+  axis.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              fontsize="small")  # clear of the data
+  figure.tight_layout()
+  files.write_figure(figure, path)
+  plt.close(figure)
+
+
+def plot_curves(results, title, path):
+  """Every seed's held-out points during training, one colour per model; False if none."""
+  figure, axis = plt.subplots(figsize=(8.5, 4.5))
+  labelled = set()
+  for color, (label, by_seed) in zip(plt.cm.tab10.colors, results.items()):
+    for seed in sorted(by_seed):
+      held_out = by_seed[seed].get("held_out")
+      if not held_out:
+        continue
+      steps, accuracies, errors = zip(*held_out["points"])
+      axis.errorbar(steps, accuracies, yerr=None if None in errors else errors, color=color,
+                    marker="o", markersize=3, capsize=2, alpha=0.8, linewidth=1,
+                    label=None if label in labelled else row_label(label))
+      labelled.add(label)
+  drawn = bool(labelled)
+  if drawn:
+    axis.set_xlabel("meta-iteration")
+    axis.set_ylabel("held-out accuracy, % (100 episodes)")
+    axis.set_title(f"{title}: every seed")
+    axis.grid(alpha=0.3)
+    handles, labels = axis.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    axis.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                fontsize="small")
+    figure.tight_layout()
+    files.write_figure(figure, path)
+  plt.close(figure)
+  return drawn
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f"error: unexpected arguments {argv[1:]}: every option is a --flag")
+  unknown = [name for name in FLAGS.sections if name not in SECTIONS]
+  if unknown:
+    sys.exit(f"error: --sections: unknown {', '.join(unknown)}; one of {', '.join(SECTIONS)}")
+  output_dir = FLAGS.output_dir or os.path.join(FLAGS.results_dir, "figures")
+  for name in FLAGS.sections:
+    title, setting = SECTIONS[name]
+    try:
+      results = read_section(os.path.join(FLAGS.results_dir, name))
+    except ValueError as error:
+      sys.exit(f"error: {error}")
+    if not results:
+      print(f"{name}: no results yet (run its experiments/ command)")
+      continue
+    plot_accuracies(results, setting, title, os.path.join(output_dir, f"{name}.png"))
+    drawn = plot_curves(results, title, os.path.join(output_dir, f"{name}_curves.png"))
+    print(f"{name}: wrote {os.path.join(output_dir, name)}.png"
+          + (" and _curves.png" if drawn else " (no held-out points in its results)"))
+
+
+if __name__ == "__main__":
+  app.run(main)
