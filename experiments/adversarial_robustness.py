@@ -32,6 +32,7 @@ from metadropout_tf import errors
 from metadropout_tf import export
 from metadropout_tf import files
 from metadropout_tf import intervals
+from metadropout_tf import progress
 from metadropout_tf import run_dir
 
 matplotlib.use("Agg")
@@ -145,13 +146,11 @@ def main(argv):
                                                 run_config.episodes.num_queries, 1)
       num_samples = FLAGS.n_test_mc_samp or run_config.meta.num_test_mc_samples
 
-      def progress(done, label=label):
-        if done % 10 == 0:
-          print(f"{label}: {done}/{FLAGS.n_test_iters} episodes", flush=True)
-
       curves = adversarial.robustness(loaded, cli.split_images(dataset, FLAGS.split),
                                       episode_config, FLAGS.n_test_iters, FLAGS.seed, attacks,
-                                      epsilons, num_samples, FLAGS.steps, on_episode=progress)
+                                      epsilons, num_samples, FLAGS.steps,
+                                      on_episode=progress.EpisodeProgress(
+                                          FLAGS.n_test_iters, label, every=10))
       results[label] = {"savedir": savedir, "n_test_mc_samp": num_samples, "attacks": curves,
                         "config": run_config.to_dict()}
   except (errors.ConfigError, ValueError, OSError) as error:

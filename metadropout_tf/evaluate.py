@@ -16,7 +16,6 @@ episodes are fixed by the seed, so a resumed result equals an uninterrupted one.
 import json
 import os
 import sys
-import time
 
 from absl import flags
 
@@ -32,6 +31,7 @@ from metadropout_tf import evaluation
 from metadropout_tf import export
 from metadropout_tf import files
 from metadropout_tf import pretrained
+from metadropout_tf import progress
 from metadropout_tf import run_dir
 from metadropout_tf import signals
 
@@ -54,7 +54,6 @@ flags.DEFINE_boolean("keep_finished", False, "if --output already holds the fini
 flags.adopt_module_key_flags(cli)  # --help lists the data flags too
 FLAGS = flags.FLAGS
 PROGRESS_EVERY = 10  # episodes between saves of OUTPUT.partial
-PROGRESS_SECONDS = 30  # a progress line at least this often (and every 100 episodes)
 
 
 def evaluate():
@@ -104,23 +103,16 @@ def evaluate():
     return
   partial = f"{output}.partial"
   done = _resumable(partial, progress_key, episode_config.num_ways * episode_config.num_queries)
-  start = time.perf_counter()
-  last_line = [start]
+  line = progress.EpisodeProgress(FLAGS.n_test_iters, "meta-test", already_done=len(done))
 
-  def progress(count, accuracies):
+  def save_and_show(count, accuracies):
     if count % PROGRESS_EVERY == 0:
       files.write_json(partial, dict(progress_key, accuracies=accuracies))
-    now = time.perf_counter()
-    if count % 100 == 0 or now - last_line[0] > PROGRESS_SECONDS or count == FLAGS.n_test_iters:
-      last_line[0] = now
-      rate = (count - len(done)) / (now - start)
-      print(f"{count}/{FLAGS.n_test_iters} episodes  running accuracy "
-            f"{sum(accuracies) / count:.2f}%  {now - start:.0f} s  "
-            f"ETA {(FLAGS.n_test_iters - count) / rate / 60:.1f} min", flush=True)
+    line(count, accuracies)
 
   with signals.StopRequests() as stop:
     def progress_or_stop(count, accuracies):
-      progress(count, accuracies)
+      save_and_show(count, accuracies)
       if stop.signum and count < FLAGS.n_test_iters:
         files.write_json(partial, dict(progress_key, accuracies=accuracies))
         raise errors.Interrupted(f"interrupted by {stop.name} after {count} episodes: they are "

@@ -29,6 +29,7 @@ from metadropout_tf import figures
 from metadropout_tf import files
 from metadropout_tf import meta_learner
 from metadropout_tf import network
+from metadropout_tf import progress
 from metadropout_tf import rng
 from metadropout_tf import run_dir
 from metadropout_tf import signals
@@ -211,14 +212,17 @@ def _perturbation_images(learner, batch, step):
 def _held_out(learner, images, run_config, schedule, writer, step, stop):
   """Accuracy on held-out classes (the same seeded episodes every time); a stop request
   abandons it (it changes no state)."""
-  def check_stop(*_):
+  line = progress.EpisodeProgress(schedule.num_eval_episodes, f"held-out at step {step}")
+
+  def show_or_stop(count, accuracies):
+    line(count, accuracies)
     if stop.signum:
       raise _Abandoned()
 
   try:
     results = evaluation.meta_test(learner.predict_task, images, run_config.episodes,
                                    schedule.num_eval_episodes, run_config.seed,
-                                   on_episode=check_stop)
+                                   on_episode=show_or_stop)
   except _Abandoned:
     return
   print(f"step {step}  held-out ({run_config.eval_split}) accuracy {results['accuracy']:.2f} "
