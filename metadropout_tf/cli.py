@@ -17,20 +17,43 @@ from metadropout_tf import run_dir
 
 FLAGS = flags.FLAGS
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRESETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets")
+
+
+def preset_names():
+  """Every preset's name (its path under PRESETS without .cfg), sorted."""
+  return sorted(os.path.relpath(os.path.join(folder, name), PRESETS)[:-len(".cfg")]
+                for folder, _, names in os.walk(PRESETS) for name in names
+                if name.endswith(".cfg"))
+
+
+def preset_path(name):
+  """The file of the preset NAME (e.g. omniglot_20way_1shot/metadrop); ConfigError if none."""
+  path = os.path.join(PRESETS, f"{name.removesuffix('.cfg')}.cfg")
+  if not name or not os.path.isfile(path):
+    settings = sorted({n.split("/")[0] for n in preset_names() if "/" in n})
+    raise errors.ConfigError(
+        f"no preset {name!r}: a name is SETTING/VARIANT (SETTING one of {', '.join(settings)}; "
+        "VARIANT a name of python -m metadropout_tf.variants) or a base such as quickstart")
+  return path
 
 
 def expand_flagfiles(argv, including=None):
-  """argv with every --flagfile=PATH replaced by the file's flags, recursively.
+  """argv with every --flagfile=PATH and --preset=NAME replaced by the file's flags, recursively.
 
   PATH is relative to the working directory on the command line and to the including file's
   folder inside a flagfile (absl reads both relative to the working directory, so a preset that
-  includes its base worked only from the repository's root). A missing file is a ConfigError.
+  includes its base worked only from the repository's root). NAME is a preset shipped with the
+  package (`preset_path`). A missing file or preset is a ConfigError.
   """
   expanded = []
   arguments = iter(argv)
   for argument in arguments:
-    if argument == "--flagfile":
-      argument = f"--flagfile={next(arguments, '')}"
+    if argument in ("--flagfile", "--preset"):
+      argument = f"{argument}={next(arguments, '')}"
+    if argument.startswith("--preset="):
+      expanded += expand_flagfiles([f"--flagfile={preset_path(argument[len('--preset='):])}"])
+      continue
     if not argument.startswith("--flagfile="):
       expanded.append(argument)
       continue

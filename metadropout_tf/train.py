@@ -1,6 +1,7 @@
 """Meta-trains MAML / meta-dropout, checkpointing as it goes, then exports a SavedModel.
 
-  metadropout-train --flagfile=presets/omniglot_20way_1shot.cfg --savedir=runs/omni20w1s
+  metadropout-train --preset=omniglot_20way_1shot/metadrop --savedir=runs/omni20w1s
+  metadropout-train --flagfile=my_settings.cfg --savedir=runs/mine   # a flagfile of your own
 
 (also `python -m metadropout_tf.train`, or `python train.py` in the repository)
 
@@ -27,6 +28,9 @@ from metadropout_tf import files
 from metadropout_tf import perturbations
 from metadropout_tf import training
 
+flags.DEFINE_string("preset", None, "a preset shipped with the package by name, e.g. "
+                    "omniglot_20way_1shot/metadrop or quickstart: the same as --flagfile=<its "
+                    "file>, from any folder (expanded before the other flags, which override it)")
 flags.DEFINE_string("savedir", None, "run directory: config, checkpoints, TensorBoard logs, SavedModel")
 cli.define_data_flags()
 flags.DEFINE_enum("train_split", None, list(datasets.SPLITS), "classes to meta-train on "

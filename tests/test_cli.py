@@ -377,6 +377,20 @@ def test_a_flagfile_includes_its_base_relative_to_itself(tmp_path, monkeypatch):
     cli.expand_flagfiles(["--flagfile", "nope.cfg"])
 
 
+def test_a_preset_by_name_is_its_file_and_an_unknown_name_says_what_names_are(tmp_path,
+                                                                             monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  by_name = cli.expand_flagfiles(["--preset", "omniglot_20way_1shot/metadrop", "--seed=3"])
+  assert by_name == cli.expand_flagfiles(
+      [f"--flagfile={ROOT}/presets/omniglot_20way_1shot/metadrop.cfg", "--seed=3"])
+  assert cli.expand_flagfiles(["--preset=quickstart.cfg"]) == cli.expand_flagfiles(
+      [f"--flagfile={ROOT}/presets/quickstart.cfg"])
+  assert "omniglot_20way_1shot/anil_metadrop" in cli.preset_names()
+  with pytest.raises(errors.ConfigError, match=r"no preset 'omniglot_20way/maml': a name is "
+                                               r"SETTING/VARIANT \(SETTING one of mini"):
+    cli.expand_flagfiles(["--preset=omniglot_20way/maml"])
+
+
 @pytest.mark.slow
 def test_the_console_script_trains_a_preset_from_another_folder(tmp_path):
   """metadropout-train (installed by pip) with a per-row preset, run outside the clone."""
@@ -384,7 +398,7 @@ def test_the_console_script_trains_a_preset_from_another_folder(tmp_path):
   if not os.path.exists(command[0]):  # the interpreter's own scripts folder holds it under pip
     command = [sys.executable, "-m", "metadropout_tf.train"]
   result = subprocess.run(
-      [*command, f"--flagfile={ROOT}/presets/omniglot_20way_1shot/metadrop.cfg",
+      [*command, "--preset=omniglot_20way_1shot/metadrop",
        f"--savedir={tmp_path / 'run'}", "--n_train_iters=1", *TINY],
       cwd=str(tmp_path), capture_output=True, text=True, timeout=600)
   assert result.returncode == 0, result.stderr[-1500:]
