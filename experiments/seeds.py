@@ -17,7 +17,7 @@ from its checkpoints and finished evaluations are kept. The summary (printed, an
 results/NAME/SUMMARY_NAME.json) gives per model the mean over seeds with a 95% t-interval over seeds
 (t = 4.30 for 3 seeds) beside each seed's per-episode interval, and against the first variant
 the per-seed paired differences with their mean and t-interval over seeds. Each result also
-keeps its run's held-out points, so experiments/plot_results.py draws the figures from results/
+keeps its run's held-out points, so experiments/results_page.py draws the figures from results/
 alone.
 """
 import os

@@ -1,14 +1,17 @@
-"""The figures of RESULTS.md, drawn from the committed results alone (no run directory needed).
+"""RESULTS.md's tables and figures, from the committed results alone (no run directory needed).
 
-  python experiments/plot_results.py                 # every section that has results
-  python experiments/plot_results.py --sections=omniglot_5way1shot_2000_seeds
+  python experiments/results_page.py                 # every section that has results
+  python experiments/results_page.py --sections=omniglot_5way1shot_2000_seeds
 
-For each section, a folder of results/ that experiments/seeds.py filled (LABEL/seed_S.json):
-results/figures/<section>.png, a dot-and-whisker plot of every model's meta-test accuracy (each
-seed with its interval over the test episodes, the mean over seeds with its 95% t-interval over
-seeds, and the paper's number with its interval where the paper has that model in that setting),
-and results/figures/<section>_curves.png, the held-out points of every seed during training with
-their intervals.
+For each section, a folder of results/ that experiments/seeds.py filled (LABEL/seed_S.json), it
+prints the section's Markdown table: per model each seed's accuracy with its interval over the
+test episodes, the mean over seeds with its 95% t-interval over seeds, and meta-dropout's gain
+(the model minus the same algorithm without meta-dropout, paired per seed on the same episodes,
+then its mean and t-interval over seeds). It draws results/figures/<section>.png, a
+dot-and-whisker plot of the accuracies (each seed, the mean over seeds, and the paper's number
+with its interval where the paper has that model in that setting), and
+results/figures/<section>_curves.png, every seed's held-out points during training with their
+intervals.
 """
 import collections
 import glob
@@ -71,6 +74,45 @@ def row_label(label):
   name, gradient = variant_of(label)
   row = variants.VARIANTS[name].row if name in variants.VARIANTS else name
   return f"{row} ({gradient})" if gradient else row
+
+
+# A meta-dropout model -> the same algorithm without meta-dropout (its gain is measured against it).
+WITHOUT_METADROP = {"metadrop": "maml", "metasgd_metadrop": "metasgd", "anil_metadrop": "anil"}
+
+
+def without_metadrop(label):
+  """The label of the same algorithm and meta-gradient without meta-dropout, or None."""
+  name, gradient = variant_of(label)
+  base = WITHOUT_METADROP.get(name)
+  return base and (f"{base}_{gradient}" if gradient else base)
+
+
+def markdown_table(results):
+  """The section's table: seeds, mean over seeds, meta-dropout's paired gain."""
+  seeds = sorted({seed for by_seed in results.values() for seed in by_seed})
+  lines = ["| model | meta-gradient | " + " | ".join(f"seed {s}" for s in seeds)
+           + " | mean over seeds | meta-dropout's gain |",
+           "| --- " * (len(seeds) + 4) + "|"]
+  for label, by_seed in results.items():
+    gradient = next(iter(by_seed.values()))["config"]["meta"]["meta_gradient"]
+    cells = [f"{by_seed[s]['accuracy']:.2f} +- {by_seed[s]['ci95']:.2f}" if s in by_seed else ""
+             for s in seeds]
+    accuracies = [by_seed[s]["accuracy"] for s in sorted(by_seed)]
+    mean = ("{:.2f} +- {:.2f}".format(*intervals.across_seeds(accuracies))
+            if len(accuracies) >= 2 else "(one seed)")
+    base = without_metadrop(label)
+    shared = sorted(set(by_seed) & set(results.get(base, {})))
+    differences = [intervals.paired_difference(by_seed[s], results[base][s]) for s in shared]
+    if len(differences) >= 2:
+      gain = "{:+.2f} +- {:.2f} over {} seeds".format(
+          *intervals.across_seeds([d for d, _ in differences]), len(differences))
+    elif differences:
+      gain = "{:+.2f} +- {:.2f} (seed {}, over episodes)".format(*differences[0], shared[0])
+    else:
+      gain = ""
+    lines.append(f"| {row_label(variant_of(label)[0])} | {gradient} | " + " | ".join(cells)
+                 + f" | {mean} | {gain} |")
+  return "\n".join(lines)
 
 
 def plot_accuracies(results, setting, title, path):
@@ -153,6 +195,7 @@ def main(argv):
     if not results:
       print(f"{name}: no results yet (run its experiments/ command)")
       continue
+    print(f"## {title}\n\n{markdown_table(results)}\n")
     plot_accuracies(results, setting, title, os.path.join(output_dir, f"{name}.png"))
     drawn = plot_curves(results, title, os.path.join(output_dir, f"{name}_curves.png"))
     print(f"{name}: wrote {os.path.join(output_dir, name)}.png"
