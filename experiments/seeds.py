@@ -27,6 +27,7 @@ import sys
 from absl import app
 from absl import flags
 
+from metadropout_tf import console  # before TensorFlow loads (run_dir reads the logs with it)
 from metadropout_tf import files
 from metadropout_tf import intervals
 from metadropout_tf import run_dir
