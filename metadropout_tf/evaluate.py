@@ -16,6 +16,7 @@ episodes are fixed by the seed, so a resumed result equals an uninterrupted one.
 import json
 import os
 import sys
+import time
 
 from absl import flags
 
@@ -32,6 +33,7 @@ from metadropout_tf import export
 from metadropout_tf import files
 from metadropout_tf import pretrained
 from metadropout_tf import progress
+from metadropout_tf import provenance
 from metadropout_tf import run_dir
 from metadropout_tf import signals
 
@@ -104,6 +106,7 @@ def evaluate():
   partial = f"{output}.partial"
   done = _resumable(partial, progress_key, episode_config.num_ways * episode_config.num_queries)
   line = progress.EpisodeProgress(FLAGS.n_test_iters, "meta-test", already_done=len(done))
+  start = time.perf_counter()
 
   def save_and_show(count, accuracies):
     if count % PROGRESS_EVERY == 0:
@@ -123,7 +126,9 @@ def evaluate():
                                    FLAGS.seed, on_episode=progress_or_stop, done=done)
   print(f"accuracy: {results['accuracy']:.2f} +- {results['ci95']:.2f}")
   results.update(episodes, **({"shipped_model": FLAGS.model} if FLAGS.model else
-                              {"savedir": FLAGS.savedir}), config=run_config.to_dict())
+                              {"savedir": FLAGS.savedir}), config=run_config.to_dict(),
+                 provenance=dict(provenance.record(time.perf_counter() - start),
+                                 episodes_resumed=len(done)))
   files.write_json(output, results)
   if os.path.exists(partial):
     os.remove(partial)

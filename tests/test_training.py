@@ -268,7 +268,7 @@ def test_the_console_is_quiet_unless_asked(tmp_path):
 
 
 @pytest.mark.slow
-def test_evaluate_defaults_to_the_runs_settings_and_records_its_config(run_copy):
+def test_evaluate_defaults_to_the_runs_settings_and_records_its_config_and_provenance(run_copy):
   result = run("evaluate.py", f"--savedir={run_copy}", "--n_test_iters=2",
                f"--data_dir={OMNIGLOT_DIR}", f"--tfds_data_dir={TFDS_DIR}")
   assert result.returncode == 0, result.stderr[-2000:]
@@ -277,6 +277,11 @@ def test_evaluate_defaults_to_the_runs_settings_and_records_its_config(run_copy)
   assert results["config"] == config
   assert results["n_test_mc_samp"] == config["meta"]["num_test_mc_samples"] == 30
   assert results["shot"] == 1 and results["query"] == 3
+  where = results["provenance"]
+  head = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True)
+  assert where["commit"] == (head.stdout.strip() if head.returncode == 0 else None)
+  assert where["tensorflow"] == tf.__version__ and where["logical_cpus"] == os.cpu_count()
+  assert where["wall_seconds"] > 0 and where["episodes_resumed"] == 0
 
 
 @pytest.mark.parametrize("damage", ["variables", "graph"])
