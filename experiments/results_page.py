@@ -87,12 +87,19 @@ def without_metadrop(label):
   return base and (f"{base}_{gradient}" if gradient else base)
 
 
-def markdown_table(results):
-  """The section's table: seeds, mean over seeds, meta-dropout's paired gain."""
+def paper_result(label, setting):
+  """(accuracy, interval) of the paper for this model in `setting`, or None."""
+  variant = setting and variants.VARIANTS.get(variant_of(label)[0])
+  return variant.paper_result(setting) if variant else None
+
+
+def markdown_table(results, setting=None):
+  """The section's table: seeds, mean over seeds, meta-dropout's paired gain (and the paper's
+  number at its 40K iterations, if the section has a paper setting)."""
   seeds = sorted({seed for by_seed in results.values() for seed in by_seed})
   lines = ["| model | meta-gradient | " + " | ".join(f"seed {s}" for s in seeds)
-           + " | mean over seeds | meta-dropout's gain |",
-           "| --- " * (len(seeds) + 4) + "|"]
+           + " | mean over seeds | meta-dropout's gain |" + (" paper |" if setting else ""),
+           "| --- " * (len(seeds) + 4 + bool(setting)) + "|"]
   for label, by_seed in results.items():
     gradient = next(iter(by_seed.values()))["config"]["meta"]["meta_gradient"]
     cells = [f"{by_seed[s]['accuracy']:.2f} +- {by_seed[s]['ci95']:.2f}" if s in by_seed else ""
@@ -110,8 +117,10 @@ def markdown_table(results):
       gain = "{:+.2f} +- {:.2f} (seed {}, over episodes)".format(*differences[0], shared[0])
     else:
       gain = ""
+    paper = paper_result(label, setting)
     lines.append(f"| {row_label(variant_of(label)[0])} | {gradient} | " + " | ".join(cells)
-                 + f" | {mean} | {gain} |")
+                 + f" | {mean} | {gain} |"
+                 + ((" {:.2f} +- {:.2f} |".format(*paper) if paper else " |") if setting else ""))
   return "\n".join(lines)
 
 
@@ -129,8 +138,7 @@ def plot_accuracies(results, setting, title, path):
       mean, ci95 = intervals.across_seeds([by_seed[s]["accuracy"] for s in seeds])
       axis.errorbar(mean, row - 0.3, xerr=ci95, fmt="D", color="black", capsize=4,
                     label="mean over seeds (95% t-interval)" if row == 0 else None)
-    paper = setting and variants.VARIANTS.get(variant_of(label)[0])
-    paper = paper.paper_result(setting) if paper else None
+    paper = paper_result(label, setting)
     if paper:
       axis.errorbar(paper[0], row + 0.3, xerr=paper[1], fmt="*", color="tab:red",
                     markersize=10, capsize=4, label="paper (40K iterations)")
@@ -195,7 +203,7 @@ def main(argv):
     if not results:
       print(f"{name}: no results yet (run its experiments/ command)")
       continue
-    print(f"## {title}\n\n{markdown_table(results)}\n")
+    print(f"## {title}\n\n{markdown_table(results, setting)}\n")
     plot_accuracies(results, setting, title, os.path.join(output_dir, f"{name}.png"))
     drawn = plot_curves(results, title, os.path.join(output_dir, f"{name}_curves.png"))
     print(f"{name}: wrote {os.path.join(output_dir, name)}.png"

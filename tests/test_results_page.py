@@ -33,11 +33,13 @@ def test_draws_each_section_from_its_results_and_skips_an_empty_one(tmp_path):
   rows = {" | ".join(line.split(" | ")[:2]): line for line in result.stdout.splitlines()
           if line.startswith("| MAML")}
   # maml 90, 91, 92: mean 91, t = 4.303 * 1 / sqrt(3) = 2.48; metadrop's gains 2, 3, 4 over seeds.
+  # The last column is the paper's Table 1 row (Omniglot 20-way 1-shot).
   assert rows["| MAML | exact"] == ("| MAML | exact | 90.00 +- 0.30 | 91.00 +- 0.30 | 92.00 +- 0.30 | "
-                            "91.00 +- 2.48 |  |")
-  assert rows["| MAML + Meta-dropout | exact"].endswith("| 94.00 +- 4.97 | +3.00 +- 2.48 over 3 seeds |")
+                                    "91.00 +- 2.48 |  | 95.23 +- 0.17 |")
+  assert rows["| MAML + Meta-dropout | exact"].endswith(
+      "| 94.00 +- 4.97 | +3.00 +- 2.48 over 3 seeds | 96.63 +- 0.13 |")
   # authors_tf1's meta-dropout has no MAML under authors_tf1 here: no gain is claimed.
-  assert rows["| MAML + Meta-dropout | authors_tf1"].endswith("| 93.00 +- 2.48 |  |")
+  assert rows["| MAML + Meta-dropout | authors_tf1"].endswith("| 93.00 +- 2.48 |  | 96.63 +- 0.13 |")
   assert (tmp_path / "figures" / "omniglot_20way1shot_2000_seeds.png").stat().st_size > 10000
   assert (tmp_path / "figures" / "omniglot_20way1shot_2000_seeds_curves.png").exists()
   assert "omniglot_5way1shot_2000_seeds: no results yet" in result.stdout
