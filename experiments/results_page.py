@@ -2,6 +2,8 @@
 
   python experiments/results_page.py                 # every section that has results
   python experiments/results_page.py --sections=omniglot_5way1shot_2000_seeds
+  python experiments/results_page.py --page=RESULTS.md   # and rewrite RESULTS.md's tables
+  python experiments/results_page.py --page=RESULTS.md --check   # exit 1 if they are stale
 
 For each section, a folder of results/ that experiments/seeds.py filled (LABEL/seed_S.json), it
 prints the section's Markdown table: per model each seed's accuracy with its interval over the
@@ -43,6 +45,10 @@ SECTIONS = {
 flags.DEFINE_list("sections", list(SECTIONS), "folders of --results_dir to draw")
 flags.DEFINE_string("results_dir", os.path.join(ROOT, "results"), "where the sections are")
 flags.DEFINE_string("output_dir", None, "where the PNGs go (default: RESULTS_DIR/figures)")
+flags.DEFINE_string("page", None, "a Markdown page (RESULTS.md) whose tables between "
+                    "<!-- results_page: SECTION --> and <!-- /results_page --> are rewritten")
+flags.DEFINE_boolean("check", False, "with --page: change nothing, draw nothing; exit 1 if the "
+                     "page's tables differ from the results")
 FLAGS = flags.FLAGS
 
 
@@ -187,6 +193,17 @@ def plot_curves(results, title, path):
   return drawn
 
 
+def page_with_tables(text, tables):
+  """`text` with each <!-- results_page: NAME --> ... <!-- /results_page --> block holding
+  tables[NAME] (blocks of other sections are left as they are)."""
+  def replace(match):
+    name = match.group(1)
+    return (f"<!-- results_page: {name} -->\n{tables[name]}\n<!-- /results_page -->"
+            if name in tables else match.group(0))
+  return re.sub(r"<!-- results_page: (\S+) -->\n.*?<!-- /results_page -->", replace, text,
+                flags=re.S)
+
+
 def main(argv):
   if len(argv) > 1:
     sys.exit(f"error: unexpected arguments {argv[1:]}: every option is a --flag")
@@ -194,6 +211,7 @@ def main(argv):
   if unknown:
     sys.exit(f"error: --sections: unknown {', '.join(unknown)}; one of {', '.join(SECTIONS)}")
   output_dir = FLAGS.output_dir or os.path.join(FLAGS.results_dir, "figures")
+  tables = {}
   for name in FLAGS.sections:
     title, setting = SECTIONS[name]
     try:
@@ -203,11 +221,26 @@ def main(argv):
     if not results:
       print(f"{name}: no results yet (run its experiments/ command)")
       continue
-    print(f"## {title}\n\n{markdown_table(results, setting)}\n")
+    tables[name] = markdown_table(results, setting)
+    if FLAGS.check:
+      continue
+    print(f"## {title}\n\n{tables[name]}\n")
     plot_accuracies(results, setting, title, os.path.join(output_dir, f"{name}.png"))
     drawn = plot_curves(results, title, os.path.join(output_dir, f"{name}_curves.png"))
     print(f"{name}: wrote {os.path.join(output_dir, name)}.png"
           + (" and _curves.png" if drawn else " (no held-out points in its results)"))
+  if FLAGS.page:
+    with open(FLAGS.page) as f:
+      text = f.read()
+    updated = page_with_tables(text, tables)
+    if FLAGS.check:
+      if updated != text:
+        sys.exit(f"error: {FLAGS.page}'s tables differ from the results: python "
+                 f"experiments/results_page.py --page={FLAGS.page}")
+      print(f"{FLAGS.page}: its tables match the results")
+    elif updated != text:
+      files.write_text(FLAGS.page, updated)
+      print(f"rewrote the tables of {FLAGS.page}")
 
 
 if __name__ == "__main__":

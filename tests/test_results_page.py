@@ -67,3 +67,28 @@ def test_names_a_damaged_result_and_an_unknown_section(tmp_path):
   result = run("experiments/results_page.py", "--sections=table9", timeout=300)
   assert result.returncode != 0
   assert result.stderr.strip().splitlines()[-1].startswith("error: --sections: unknown table9")
+
+
+@pytest.mark.slow
+def test_the_results_page_tables_match_the_committed_results():
+  result = run("experiments/results_page.py", f"--page={os.path.join(ROOT, 'RESULTS.md')}",
+               "--check", timeout=300)
+  assert result.returncode == 0, result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_a_page_s_tables_are_rewritten_and_a_stale_one_fails_the_check(tmp_path):
+  section = tmp_path / "omniglot_5way1shot_2000_seeds"
+  write_result(section, "maml", 0, 95.0)
+  page = tmp_path / "page.md"
+  page.write_text("# R\n\n<!-- results_page: omniglot_5way1shot_2000_seeds -->\nold\n"
+                  "<!-- /results_page -->\n\n<!-- results_page: other -->\nkept\n"
+                  "<!-- /results_page -->\n")
+  command = ["experiments/results_page.py", f"--results_dir={tmp_path}", f"--page={page}"]
+  stale = run(*command, "--check", timeout=300)
+  assert stale.returncode != 0 and "page.md's tables differ from the results" in stale.stderr
+  assert run(*command, timeout=300).returncode == 0
+  text = page.read_text()
+  assert "| MAML | exact | 95.00 +- 0.30 | (one seed) |  |\n<!-- /results_page -->" in text
+  assert "old" not in text and "kept" in text
+  assert run(*command, "--check", timeout=300).returncode == 0
