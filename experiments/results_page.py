@@ -70,10 +70,9 @@ def read_section(folder):
     except ValueError as error:
       raise ValueError(f"{error}: rerun experiments/seeds.py to meta-test that model again")
     results[os.path.basename(os.path.dirname(path))][seed] = result
-  order = list(variants.VARIANTS)
+  order = {name: index for index, name in enumerate(variants.VARIANTS)}
   return dict(sorted(results.items(), key=lambda item: (
-      order.index(variant_of(item[0])[0]) if variant_of(item[0])[0] in order else len(order),
-      item[0])))
+      order.get(variant_of(item[0])[0], len(order)), item[0])))
 
 
 def row_label(label):
@@ -130,6 +129,14 @@ def markdown_table(results, setting=None):
   return "\n".join(lines)
 
 
+def legend_outside(axis):
+  """One legend entry per label, to the right of the axes (clear of the data)."""
+  handles, labels = axis.get_legend_handles_labels()
+  unique = dict(zip(labels, handles))
+  axis.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              fontsize="small")
+
+
 def plot_accuracies(results, setting, title, path):
   """Dot-and-whisker: per model its seeds, their mean over seeds and the paper's number."""
   figure, axis = plt.subplots(figsize=(8, 0.8 + 0.75 * len(results)))
@@ -154,10 +161,7 @@ def plot_accuracies(results, setting, title, path):
   axis.set_xlabel("meta-test accuracy, % (1000 episodes)")
   axis.set_title(title)
   axis.grid(axis="x", alpha=0.3)
-  handles, labels = axis.get_legend_handles_labels()
-  unique = dict(zip(labels, handles))
-  axis.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.02, 1.0),
-              fontsize="small")  # clear of the data
+  legend_outside(axis)
   figure.tight_layout()
   files.write_figure(figure, path)
   plt.close(figure)
@@ -183,10 +187,7 @@ def plot_curves(results, title, path):
     axis.set_ylabel("held-out accuracy, % (100 episodes)")
     axis.set_title(f"{title}: every seed")
     axis.grid(alpha=0.3)
-    handles, labels = axis.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    axis.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                fontsize="small")
+    legend_outside(axis)
     figure.tight_layout()
     files.write_figure(figure, path)
   plt.close(figure)

@@ -16,7 +16,6 @@ episodes are fixed by the seed, so a resumed result equals an uninterrupted one.
 import json
 import os
 import sys
-import time
 
 from absl import flags
 
@@ -106,7 +105,6 @@ def evaluate():
   partial = f"{output}.partial"
   done = _resumable(partial, progress_key, episode_config.num_ways * episode_config.num_queries)
   line = progress.EpisodeProgress(FLAGS.n_test_iters, "meta-test", already_done=len(done))
-  start = time.perf_counter()
 
   def save_and_show(count, accuracies):
     if count % PROGRESS_EVERY == 0:
@@ -127,7 +125,7 @@ def evaluate():
   print(f"accuracy: {results['accuracy']:.2f} +- {results['ci95']:.2f}")
   results.update(episodes, **({"shipped_model": FLAGS.model} if FLAGS.model else
                               {"savedir": FLAGS.savedir}), config=run_config.to_dict(),
-                 provenance=dict(provenance.record(time.perf_counter() - start),
+                 provenance=dict(provenance.record(line.elapsed),
                                  episodes_resumed=len(done)))
   files.write_json(output, results)
   if os.path.exists(partial):

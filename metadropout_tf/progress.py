@@ -1,6 +1,7 @@
 """One progress line format for every long loop over episodes (meta-test, held-out points,
 robustness): count, running accuracy, elapsed time and an ETA, every `every` episodes and at
-least every `seconds`, none after the last episode (its caller prints the result). Plain lines, not a redrawn bar, so logs and terminals read alike."""
+least every `seconds`, none after the last episode (its caller prints the result). Plain lines,
+not a redrawn bar, so logs and terminals read alike."""
 import time
 
 
@@ -14,11 +15,16 @@ class EpisodeProgress:
     every / seconds: a line every this many episodes, and at least this often.
   """
 
-  def __init__(self, total, label, already_done=0, every=100, seconds=30.0, clock=time.perf_counter,
-               write=print):
+  def __init__(self, total, label, already_done=0, every=100, seconds=30.0,
+               clock=time.perf_counter, write=print):
     self.total, self.label, self.already_done = total, label, already_done
     self.every, self.seconds, self._clock, self._write = every, seconds, clock, write
     self._start = self._last = clock()
+
+  @property
+  def elapsed(self):
+    """Seconds since this loop (this process's part of it) started."""
+    return self._clock() - self._start
 
   def __call__(self, count, accuracies=None):
     now = self._clock()

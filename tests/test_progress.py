@@ -42,3 +42,10 @@ def test_no_line_after_the_last_episode_and_a_resumed_loop_counts_only_its_own_r
   clock.now += 50.0
   line(200)  # 100 episodes in 50 s: 200 more take 100 s
   assert printed == ["held-out: 200/400 episodes  50 s  ETA 1.7 min"]
+
+
+def test_elapsed_is_the_loop_s_own_wall_time():
+  clock = FakeClock()
+  line = progress.EpisodeProgress(10, "meta-test", clock=clock, write=lambda *a, **k: None)
+  clock.now += 12.5
+  assert line.elapsed == 12.5
