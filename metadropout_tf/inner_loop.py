@@ -10,6 +10,12 @@ import tensorflow as tf
 
 from metadropout_tf import rng
 from metadropout_tf.config import MetaGradient
+from metadropout_tf.layers import Backward
+
+# What batch norm's backward pass in the inner loss must support under each meta-gradient.
+BN_BACKWARD = {MetaGradient.EXACT: Backward.DIFFERENTIABLE,
+               MetaGradient.AUTHORS_TF1: Backward.CONSTANT,
+               MetaGradient.FIRST_ORDER: Backward.ONCE}
 
 
 def cross_entropy(logits, labels):
@@ -28,17 +34,19 @@ def accuracy(logits, labels):
   return tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, tf.int32), labels), tf.float32))
 
 
-def inner_loss(model, params, images, labels, num_samples, seed, constant_bn_backward=False):
+def inner_loss(model, params, images, labels, num_samples, seed,
+               bn_backward=Backward.DIFFERENTIABLE):
   """Support loss averaged over `num_samples` noise draws (Eq. 3), all in one batch, plus the
   perturbation's own term (a KL) if it has one.
 
-  images [B, H, W, C], labels [B]; batch-norm moments stay per sample.
+  images [B, H, W, C], labels [B]; batch-norm moments stay per sample; bn_backward: a
+  `layers.Backward`.
   """
   tiled = tf.tile(images[None], [num_samples, 1, 1, 1, 1])
   targets = tf.one_hot(labels, model.config.num_ways, dtype=tiled.dtype)
   logits, targets, penalty = model.forward_terms(
       params, tiled, sample=True, seed=seed, targets=tf.tile(targets[None], [num_samples, 1, 1]),
-      constant_bn_backward=constant_bn_backward)
+      bn_backward=bn_backward)
   loss = soft_cross_entropy(logits, targets)
   return loss if penalty is None else loss + tf.reduce_mean(penalty)
 
@@ -72,7 +80,7 @@ def adapt(model, params, support_images, support_labels, step_sizes, num_steps, 
     with tf.GradientTape(watch_accessed_variables=False) as tape:
       tape.watch(adapted)
       loss = inner_loss(model, fast, support_images, support_labels, num_samples,
-                        rng.fold_in(seed, step), meta_gradient is MetaGradient.AUTHORS_TF1)
+                        rng.fold_in(seed, step), BN_BACKWARD[meta_gradient])
     grads = tape.gradient(loss, adapted)
     if meta_gradient is MetaGradient.FIRST_ORDER:
       grads = [tf.stop_gradient(g) for g in grads]
@@ -88,13 +96,16 @@ def query_logits(model, fast, support_images, query_images):
   """Query logits [Q, N] with deterministic noise (Eq. 4).
 
   Transductive batch norm normalises the queries with their own moments;
-  "support" batch norm normalises them with the support set's (inductive).
+  "support" batch norm normalises them with the support set's (inductive). The
+  query loss is differentiated once (the meta-gradient), never twice.
   """
   if model.config.batch_norm == "transductive":
-    return model.forward(fast, query_images[None], sample=False, seed=(0, 0))[0]
+    return model.forward(fast, query_images[None], sample=False, seed=(0, 0),
+                         bn_backward=Backward.ONCE)[0]
   num_support = tf.shape(support_images)[0]
   images = tf.concat([support_images, query_images], 0)[None]
-  logits = model.forward(fast, images, sample=False, seed=(0, 0), num_stats=num_support)[0]
+  logits = model.forward(fast, images, sample=False, seed=(0, 0), num_stats=num_support,
+                         bn_backward=Backward.ONCE)[0]
   return logits[num_support:]
 
 

@@ -5,6 +5,8 @@ moments, a meta-learned offset) declare which of their weights are theta (adapte
 loop), phi (the perturbation's, meta-learned only) and outer (meta-learned only), and each has a
 pure `apply(weights, x, ...)` so fast weights flow through it as tensors.
 """
+import enum
+
 import keras
 import tensorflow as tf
 
@@ -14,6 +16,19 @@ from metadropout_tf.initializers import conv_init
 from metadropout_tf.initializers import dense_init
 
 BN_EPSILON = 1e-3  # tf.contrib.layers.batch_norm's default, used by the original
+
+
+class Backward(enum.Enum):
+  """What batch norm's backward pass must support, so each pass pays only for what it needs."""
+  # Differentiated again by an outer tape (the inner loss under the exact meta-gradient): it
+  # recomputes the moments from its input, which that tape then differentiates exactly.
+  DIFFERENTIABLE = "differentiable"
+  # Differentiated again, but held constant there (the authors' TF 1.12 meta-gradient, see
+  # `with_constant_backward`).
+  CONSTANT = "constant"
+  # Never differentiated again (the query pass, first-order and meta-test inner steps): it
+  # reuses the forward pass's moments, the same values without recomputing them.
+  ONCE = "once"
 
 
 class WeightedLayer(keras.layers.Layer):
@@ -138,17 +153,19 @@ class BatchNorm(WeightedLayer):
   def build(self, input_shape):
     self.offset = self.add_weight(name="offset", shape=(input_shape[-1],), initializer="zeros")
 
-  def apply(self, weights, x, num_samples, num_stats=None, constant_backward=False, pool=False):
+  def apply(self, weights, x, num_samples, num_stats=None, backward=Backward.DIFFERENTIABLE,
+            pool=False):
     """x: [S*B, H, W, C], S = num_samples sample-major -> same shape (pool: its 2x2 max pool,
-    see `batch_normalize`).
-
-    constant_backward: compute the gradient as usual, but hold that gradient
-    constant when it is differentiated again (see `with_constant_backward`).
+    see `batch_normalize`); `backward`: a `Backward`.
     """
-    def normalize(x, offset):
-      return batch_normalize(x, offset, num_samples, num_stats, pool)
+    if not isinstance(backward, Backward):
+      raise TypeError(f"backward must be a layers.Backward, got {backward!r}")
 
-    if constant_backward:
+    def normalize(x, offset):
+      return batch_normalize(x, offset, num_samples, num_stats, pool,
+                             recompute=backward is not Backward.ONCE)
+
+    if backward is Backward.CONSTANT:
       normalize = with_constant_backward(normalize)
     # A tensor, not a variable (as under a tf.distribute strategy): custom gradients take tensors.
     return normalize(x, tf.convert_to_tensor(weights["offset"]))
@@ -198,7 +215,7 @@ def max_pool(x):
   return tf.nn.max_pool2d(x, 2, 2, "VALID")
 
 
-def batch_normalize(x, offset, num_samples, num_stats=None, pool=False):
+def batch_normalize(x, offset, num_samples, num_stats=None, pool=False, recompute=True):
   """(x - mean) / sqrt(variance + eps) + offset, x [S*B, H, W, C] sample-major, moments per sample.
 
   pool: normalize the 2x2 max pool of x instead, with x's moments. Both are
@@ -209,6 +226,8 @@ def batch_normalize(x, offset, num_samples, num_stats=None, pool=False):
   the moments, which were a third of a meta-iteration's time), and the
   backward pass recomputes the moments from x so that an outer tape
   differentiates it exactly: the second-order meta-gradient stays exact.
+  recompute=False reuses the forward's moments instead, for a backward that is
+  not differentiated again (the same gradient, fewer passes over x).
   """
   def grouped(t):
     return tf.reshape(t, [num_samples, -1, *t.shape[1:]])
@@ -223,11 +242,12 @@ def batch_normalize(x, offset, num_samples, num_stats=None, pool=False):
 
   @tf.custom_gradient
   def normalize(x, offset):
-    _, scale, _, inputs = centered_inputs(x)
+    forward = centered_inputs(x)
+    _, scale, _, inputs = forward
     normalized = tf.reshape(inputs * scale + offset, [-1, *inputs.shape[2:]])
 
     def backward(dy):
-      centered, scale, outputs, inputs = centered_inputs(x)  # recomputed: see the docstring
+      centered, scale, outputs, inputs = centered_inputs(x) if recompute else forward
       dy = grouped(dy)
       dy_sum = _sum_per_sample(dy)
       d_mean = -scale * dy_sum

@@ -81,7 +81,8 @@ class Conv4(keras.Model):
     """Every meta-learned weight, {name: tf.Variable}."""
     return {**self.theta, **self.phi, **self.outer}
 
-  def forward(self, params, images, sample, seed, num_stats=None, constant_bn_backward=False):
+  def forward(self, params, images, sample, seed, num_stats=None,
+              bn_backward=layers.Backward.DIFFERENTIABLE):
     """The network as a pure function of `params` ({name: tensor}).
 
     Args:
@@ -92,17 +93,15 @@ class Conv4(keras.Model):
       seed: [2] int stateless seed; every layer folds in its own index.
       num_stats: batch-norm moments from the first `num_stats` of the B images
         (None: all, transductive).
-      constant_bn_backward: batch norm's backward pass held constant under a
-        further derivative (the authors' TF 1.12 meta-gradient, see
-        `with_constant_backward`).
+      bn_backward: a `layers.Backward`, what batch norm's backward pass must support (whether
+        it is differentiated again, or held constant there as the authors' TF 1.12 code did).
     Returns:
       logits [S, B, num_ways].
     """
-    return self.forward_terms(params, images, sample, seed, None, num_stats,
-                              constant_bn_backward)[0]
+    return self.forward_terms(params, images, sample, seed, None, num_stats, bn_backward)[0]
 
   def forward_terms(self, params, images, sample, seed, targets=None, num_stats=None,
-                    constant_bn_backward=False, record=None):
+                    bn_backward=layers.Backward.DIFFERENTIABLE, record=None):
     """`forward` with what the inner loss needs from the perturbation.
 
     targets: [S, B, N] class probabilities of the images, mixed along with them by a mixing
@@ -129,7 +128,7 @@ class Conv4(keras.Model):
       # the full-resolution activations.
       pool = record is None
       x = tf.nn.relu(norm.apply(norm.weights_from(params), x, num_samples, num_stats,
-                                constant_bn_backward, pool))
+                                bn_backward, pool))
       if not pool:
         record[f"block{index + 1}"] = x
         x = layers.max_pool(x)

@@ -68,3 +68,25 @@ def test_weights_from_names_each_role_once():
   assert {k: float(v) for k, v in conv.weights_from(params).items()} == {
       "kernel": 0.0, "bias": 1.0, "noise_kernel": 2.0, "noise_bias": 3.0}
   assert set(conv.weights_from()) == set(conv.weight_names)
+
+
+@pytest.mark.parametrize("num_stats, pool", [(None, True), (2, False)])
+def test_batch_norm_backward_once_is_the_differentiable_gradient_without_recomputing(num_stats,
+                                                                                       pool):
+  norm = layers.BatchNorm(name="bn1")
+  norm.build((None, 4, 4, 3))
+  x = tf.random.normal([2 * 3, 4, 4, 3], seed=1)  # S = 2 samples of 3 examples
+  gradients = {}
+  for backward in layers.Backward:
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      y = norm.apply(norm.weights_from(), x, 2, num_stats, backward, pool)
+      loss = tf.reduce_sum(tf.sin(y))
+    gradients[backward] = tape.gradient(loss, x).numpy()
+  np.testing.assert_array_equal(gradients[layers.Backward.ONCE],
+                                gradients[layers.Backward.DIFFERENTIABLE])
+  np.testing.assert_allclose(gradients[layers.Backward.CONSTANT],
+                             gradients[layers.Backward.DIFFERENTIABLE], atol=1e-6)
+  assert np.abs(gradients[layers.Backward.ONCE]).max() > 1e-3
+  with pytest.raises(TypeError, match="layers.Backward"):
+    norm.apply(norm.weights_from(), x, 2, num_stats, True, pool)
