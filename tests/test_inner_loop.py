@@ -48,8 +48,10 @@ def test_phi_learns_through_the_inner_loop_only_with_second_order():
       assert float(tf.norm(grads[True][name])) == 0
       assert float(tf.norm(grads[False][name])) > 0
     else:
+      # Two float32 paths (a traced function, eager ops): equal to rounding at the gradient's scale.
+      scale = np.abs(query_only[name].numpy()).max()
       np.testing.assert_allclose(grads[True][name].numpy(), query_only[name].numpy(),
-                                 rtol=1e-4, atol=1e-8)
+                                 rtol=1e-4, atol=1e-5 * scale)
       assert not np.allclose(grads[False][name].numpy(), query_only[name].numpy(), rtol=1e-2)
 
 
