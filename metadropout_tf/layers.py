@@ -24,7 +24,7 @@ class Backward(enum.Enum):
   # recomputes the moments from its input, which that tape then differentiates exactly.
   DIFFERENTIABLE = "differentiable"
   # Differentiated again, but held constant there (the authors' TF 1.12 meta-gradient, see
-  # `with_constant_backward`).
+  # `with_constant_backward`): that derivative stops at it, so it reuses its moments as ONCE does.
   CONSTANT = "constant"
   # Never differentiated again (the query pass, first-order and meta-test inner steps): it
   # reuses the forward pass's moments, the same values without recomputing them.
@@ -163,7 +163,7 @@ class BatchNorm(WeightedLayer):
 
     def normalize(x, offset):
       return batch_normalize(x, offset, num_samples, num_stats, pool,
-                             recompute=backward is not Backward.ONCE)
+                             recompute=backward is Backward.DIFFERENTIABLE)
 
     if backward is Backward.CONSTANT:
       normalize = with_constant_backward(normalize)
