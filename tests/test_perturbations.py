@@ -66,9 +66,9 @@ def test_weight_gaussian_equals_sampling_the_weights():
   """The local reparameterisation has the marginal of f under weights ~ N(kernel, s^2)."""
   strategy = perturbations.WeightGaussian()
   x = tf.constant(np.random.default_rng(1).uniform(size=[1, 3, 3, 2]), tf.float32)
-  kernel = tf.random.normal([3, 3, 2, 3], seed=1)
+  kernel = tf.random.stateless_normal([3, 3, 2, 3], [1, 0])
   weights = {"kernel": kernel, "bias": tf.constant([0.1, 0.2, 0.3]),
-             "kernel_rho": tf.random.normal([3, 3, 2, 3], -1.0, 0.5, seed=2),
+             "kernel_rho": tf.random.stateless_normal([3, 3, 2, 3], [2, 0], -1.0, 0.5),
              "bias_rho": tf.constant([-2.0, -1.0, 0.0])}
   f = tf.nn.conv2d(x, kernel, 1, "SAME") + weights["bias"]
   xs = tf.tile(x, [N, 1, 1, 1])
