@@ -28,6 +28,7 @@ def test_train_export_evaluate(tmp_path):
                "--eval_freq=4", "--n_eval_episodes=3", "--n_test_mc_samp=2",
                *[arg for arg in TINY if not arg.startswith("--eval_freq")])
   assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stderr == "", result.stderr[-2000:]  # TensorFlow's logs stay quiet unless asked
   assert "step 4/4" in result.stdout and "held-out (test) accuracy" in result.stdout
   assert os.listdir(os.path.join(savedir, "logs"))
   result = run("evaluate.py", f"--savedir={savedir}", "--n_test_iters=5", "--n_test_mc_samp=2",
