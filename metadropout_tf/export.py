@@ -131,13 +131,15 @@ def save(algorithm, params, run_config, path):
 
 
 def _as_signature(function):
-  """A serving signature returning {"probabilities": [Q, N]}."""
+  """A serving signature returning {"probabilities": [Q, N]}: a tf.function, not yet traced, as
+  `tf.saved_model.save` traces every function again in its own context (tracing it here first
+  doubled the export's tracing and stored every graph twice)."""
   specs = function.input_signature
 
   @graph_options.function(input_signature=specs)
   def signature(*args):
     return {"probabilities": function(*args)}
-  return signature.get_concrete_function()
+  return signature
 
 
 def load(path):
