@@ -91,12 +91,19 @@ def test_only_damaged_checkpoints_never_restart_silently(run_copy):
 
 @pytest.mark.parametrize("changed, name", [
     (["--seed=1"], "seed"), (["--train_split=train"], "train_split"),
-    (["--meta_gradient=authors_tf1"], "meta.meta_gradient")])
+    (["--meta_gradient=authors_tf1"], "meta.meta_gradient"), (["--inner_lr=0.4"], "meta.inner_lr")])
 @pytest.mark.slow
 def test_a_changed_defining_setting_is_refused(run_copy, changed, name):
   result = train(run_copy, *changed, iters=6)
   assert result.returncode != 0
   assert f"holds a run with other settings ({name})" in last_line(result), last_line(result)
+
+
+@pytest.mark.slow
+def test_a_run_beyond_the_asked_iterations_is_refused_not_exported(run_copy):
+  result = train(run_copy, iters=0)  # would otherwise export step 4's weights as a 0-step run
+  assert result.returncode != 0
+  assert "holds a run at step 4, beyond --n_train_iters=0" in last_line(result), last_line(result)
 
 
 @pytest.mark.slow
