@@ -131,9 +131,8 @@ def save(algorithm, params, run_config, path):
 
 
 def _as_signature(function):
-  """A serving signature returning {"probabilities": [Q, N]}: a tf.function, not yet traced, as
-  `tf.saved_model.save` traces every function again in its own context (tracing it here first
-  doubled the export's tracing and stored every graph twice)."""
+  """A serving signature returning {"probabilities": [Q, N]}, left untraced: `tf.saved_model.save`
+  traces functions in its own context, so a trace made here would be a second one, stored twice."""
   specs = function.input_signature
 
   @graph_options.function(input_signature=specs)
